@@ -1,0 +1,148 @@
+"""Command line: ``python -m talker <group> <command> ...`` over ``TalkerPipeline``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .errors import TalkerError
+
+
+def _pipeline(args):
+    from .pipeline import PipelineConfig, TalkerPipeline
+    from .reference.analysis import AnalysisConfig
+
+    analysis = AnalysisConfig(
+        tracker_backend=getattr(args, "tracker", "auto") or "auto",
+        face_model=getattr(args, "face_model", None),
+        use_cache=not getattr(args, "no_cache", False),
+    )
+    return TalkerPipeline(PipelineConfig(templates_dir=getattr(args, "templates_dir", None), analysis=analysis))
+
+
+def _add_analysis_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tracker", choices=["auto", "landmarker", "face_mesh"], default="auto",
+                   help="face tracker backend (auto: MediaPipe face_landmarker.task if found, else the bundled face mesh)")
+    p.add_argument("--face-model", help="path to MediaPipe face_landmarker.task (or set TALKER_FACE_LANDMARKER)")
+    p.add_argument("--no-cache", action="store_true", help="analyse again even if cached")
+
+
+def cmd_reference_analyze(args) -> int:
+    feats = _pipeline(args).analyze(args.clip, transcript=args.transcript, language=args.language)
+    summary = feats.summary()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for k, v in summary.items():
+            print(f"{k:18s} {v}")
+    return 0
+
+
+def cmd_reference_show(args) -> int:
+    from .reference.show import show
+
+    feats = _pipeline(args).analyze(args.clip, transcript=args.transcript)
+    out = show(feats, args.clip, args.output)
+    for k, v in out.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def cmd_templates_list(args) -> int:
+    tpls = _pipeline(args).templates()
+    if args.json:
+        print(json.dumps([t.to_json() | {"name": t.name} for t in tpls], ensure_ascii=False))
+        return 0
+    if not tpls:
+        print("no templates")
+    for t in tpls:
+        print(f"{t.name:24s} {t.kind:6s} {t.language or '-':4s} {t.display_name}  — {t.transcript[:60]}")
+    return 0
+
+
+def cmd_templates_add(args) -> int:
+    tpl, feats = _pipeline(args).add_template(
+        args.clip, args.name, display_name=args.display_name, transcript=args.transcript,
+        language=args.language, source=args.source or "", license=args.license or "",
+        consent=args.consent or "", link=args.link, overwrite=args.overwrite,
+    )
+    print(f"added template '{tpl.name}' in {tpl.directory} ({feats.kind}, {feats.frames} frames)")
+    for w in feats.warnings:
+        print(f"warning: {w}")
+    return 0
+
+
+def cmd_templates_delete(args) -> int:
+    _pipeline(args).delete_template(args.name)
+    print(f"deleted template '{args.name}'")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m talker", description="Text-driven talking heads.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    ref = groups.add_parser("reference", help="analyse reference clips").add_subparsers(dest="cmd", required=True)
+    p = ref.add_parser("analyze", help="turn a clip or photo into cached features")
+    p.add_argument("clip")
+    p.add_argument("--transcript", help="what is said in the clip (skips speech recognition)")
+    p.add_argument("--language", help="language code of the speech, e.g. en, zh (default: detected)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_analysis_opts(p)
+    p.set_defaults(func=cmd_reference_analyze)
+    p = ref.add_parser("show", help="contact sheet and motion curves as PNGs")
+    p.add_argument("clip")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--transcript")
+    _add_analysis_opts(p)
+    p.set_defaults(func=cmd_reference_show)
+
+    tpl = groups.add_parser("templates", help="manage templates").add_subparsers(dest="cmd", required=True)
+    for sub in ("list", "add", "delete"):
+        p = tpl.add_parser(sub)
+        p.add_argument("--templates-dir", help="templates folder (default: $TALKER_TEMPLATES_DIR or the bundled ones)")
+        if sub == "list":
+            p.add_argument("--json", action="store_true")
+            p.set_defaults(func=cmd_templates_list)
+        elif sub == "add":
+            p.add_argument("clip")
+            p.add_argument("--name", required=True)
+            p.add_argument("--display-name")
+            p.add_argument("--transcript")
+            p.add_argument("--language")
+            p.add_argument("--source", help="where the media comes from")
+            p.add_argument("--license", help="licence of the media")
+            p.add_argument("--consent", help="consent note for the person shown")
+            p.add_argument("--link", action="store_true", help="refer to the clip by absolute path instead of copying it")
+            p.add_argument("--overwrite", action="store_true")
+            _add_analysis_opts(p)
+            p.set_defaults(func=cmd_templates_add)
+        else:
+            p.add_argument("name")
+            p.set_defaults(func=cmd_templates_delete)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        return args.func(args)
+    except TalkerError as e:
+        if getattr(args, "json", False):
+            print(json.dumps(e.to_dict(), ensure_ascii=False))
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Decoding: video to constant-rate RGB frames, audio to mono float PCM, stills to RGB.
+
+ffmpeg's ``fps`` filter resamples variable-frame-rate input onto a constant grid, which is
+what every later stage (motion at 25 fps, the renderer, the mux) assumes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MediaDecodeError, NoAudioError
+from . import ffmpeg
+from .probe import MediaInfo, check_file, probe
+
+
+def _span_args(start: float | None, duration: float | None) -> list[str]:
+    args: list[str] = []
+    if start:
+        args += ["-ss", f"{start:.3f}"]
+    if duration:
+        args += ["-t", f"{duration:.3f}"]
+    return args
+
+
+def read_audio(
+    path: str | os.PathLike,
+    sample_rate: int = 24000,
+    *,
+    start: float | None = None,
+    duration: float | None = None,
+    info: MediaInfo | None = None,
+) -> np.ndarray:
+    """Mono float32 samples in [-1, 1] at ``sample_rate``."""
+    info = info or probe(path)
+    if not info.has_audio:
+        raise NoAudioError(
+            f"'{Path(path).name}' has no audio track.",
+            "Use a clip with the person speaking, or give a separate audio file / transcript-free photo mode.",
+        )
+    args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1",
+            "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+    proc = ffmpeg.run(args, timeout=600)
+    if proc.returncode != 0 or not proc.stdout:
+        raise MediaDecodeError(
+            f"The audio of '{Path(path).name}' could not be decoded.",
+            "Re-encode it to a common codec (AAC, MP3, PCM WAV) and try again.",
+        )
+    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+
+
+def iter_frames(
+    path: str | os.PathLike,
+    fps: float = 25.0,
+    *,
+    start: float | None = None,
+    duration: float | None = None,
+    info: MediaInfo | None = None,
+) -> Iterator[np.ndarray]:
+    """RGB uint8 frames (H, W, 3) resampled to a constant ``fps``, streamed from ffmpeg."""
+    info = info or probe(path)
+    if not info.has_video:
+        raise MediaDecodeError(f"'{Path(path).name}' has no video track.", "Give a video clip or a photo.")
+    w, h = info.width, info.height
+    args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-an",
+            "-vf", f"fps={fps}", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
+    cmd = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    frame_bytes = w * h * 3
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got = 0
+    try:
+        assert proc.stdout is not None
+        while True:
+            buf = proc.stdout.read(frame_bytes)
+            if len(buf) < frame_bytes:
+                break
+            got += 1
+            yield np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate()
+    if got == 0:
+        raise MediaDecodeError(
+            f"No video frames could be decoded from '{Path(path).name}' ({err.decode('utf-8', 'replace').strip()[-200:]}).",
+            "The codec may be unsupported: re-encode to H.264 MP4 and try again.",
+        )
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """RGB uint8 image; reads the bytes ourselves so any file name works."""
+    import cv2
+
+    p = check_file(path)
+    data = np.fromfile(str(p), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if img is None:
+        raise MediaDecodeError(f"'{p.name}' is not a readable image.", "Use a JPG or PNG photo.")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,39 @@
+"""Where the project keeps user-level state (caches, downloaded models).
+
+One place decides this so that tests can redirect everything with ``TALKER_CACHE_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = PROJECT_ROOT / "assets"
+DEFAULT_TEMPLATES_DIR = ASSETS_DIR / "templates"
+
+
+def cache_dir() -> Path:
+    """User cache root: ``$TALKER_CACHE_DIR``, else ``$XDG_CACHE_HOME/talker``, else ``~/.cache/talker``."""
+    env = os.environ.get("TALKER_CACHE_DIR")
+    if env:
+        root = Path(env)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "talker"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def models_dir() -> Path:
+    path = Path(os.environ["TALKER_MODELS_DIR"]) if os.environ.get("TALKER_MODELS_DIR") else cache_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def templates_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Templates root: explicit argument, else ``$TALKER_TEMPLATES_DIR``, else the bundled ones."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("TALKER_TEMPLATES_DIR")
+    return Path(env) if env else DEFAULT_TEMPLATES_DIR

@@ -1,0 +1,117 @@
+"""The result of analysing a reference: everything later stages need, nothing they must recompute."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..motion.code import FPS, MOTION_DIM
+
+ANALYSIS_VERSION = 1
+SAMPLE_RATE = 24000
+
+
+@dataclass
+class ReferenceFeatures:
+    source: str  # file name of the clip or photo (no directories: it is shown to users)
+    content_hash: str
+    kind: str  # "video" or "image"
+    motion: np.ndarray  # (T, 61) float32 at ``fps``
+    landmarks: np.ndarray  # (T, 478, 3) float32, pixels of the source frame
+    boxes: np.ndarray  # (T, 4) float32 face boxes x0, y0, x1, y1
+    detected: np.ndarray  # (T,) bool, face seen in that frame before gap filling
+    frame_size: tuple[int, int]  # (width, height) of the source frames
+    fps: float = FPS
+    span: tuple[float, float] = (0.0, 0.0)  # seconds of the source used as reference
+    audio: np.ndarray | None = None  # mono float32 at ``sample_rate``, exactly frames / fps long
+    sample_rate: int = SAMPLE_RATE
+    transcript: str = ""
+    language: str = ""
+    transcript_source: str = "none"  # "user", "asr:<backend>" or "none"
+    words: list[dict] = field(default_factory=list)  # {"text", "start", "end", "probability"}, seconds in the span
+    speech_segments: list[tuple[float, float]] = field(default_factory=list)  # seconds in the span
+    tracker_backend: str = ""
+    max_faces: int = 1
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    source_info: dict = field(default_factory=dict)
+    version: int = ANALYSIS_VERSION
+
+    @property
+    def frames(self) -> int:
+        return int(self.motion.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps if self.kind == "video" else 0.0
+
+    @property
+    def face_ratio(self) -> float:
+        return float(np.mean(self.detected)) if self.detected.size else 0.0
+
+    @property
+    def face_found(self) -> bool:
+        return bool(self.detected.any())
+
+    def summary(self) -> dict:
+        """The JSON a person or a script reads (``reference analyze --json``)."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "duration": round(self.duration, 3),
+            "fps": self.fps,
+            "frames": self.frames,
+            "motion_shape": list(self.motion.shape),
+            "transcript": self.transcript,
+            "language": self.language,
+            "transcript_source": self.transcript_source,
+            "face_found": self.face_found,
+            "face_ratio": round(self.face_ratio, 4),
+            "frame_size": list(self.frame_size),
+            "span": [round(self.span[0], 3), round(self.span[1], 3)],
+            "tracker_backend": self.tracker_backend,
+            "max_faces": self.max_faces,
+            "warnings": list(self.warnings),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "content_hash": self.content_hash,
+        }
+
+    # -- persistence: one .npz for arrays, one .json for the rest ------------------------------
+    _ARRAYS = ("motion", "landmarks", "boxes", "detected", "audio")
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        arrays = {k: getattr(self, k) for k in self._ARRAYS if getattr(self, k) is not None}
+        arrays["landmarks"] = arrays["landmarks"].astype(np.float16)  # half the size, sub-pixel precise
+        tmp = d / "features.tmp.npz"
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(d / "features.npz")
+        meta = {k: v for k, v in asdict(self).items() if k not in self._ARRAYS}
+        (d / "features.tmp.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+        (d / "features.tmp.json").replace(d / "features.json")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ReferenceFeatures:
+        d = Path(directory)
+        meta = json.loads((d / "features.json").read_text())
+        if meta.get("version") != ANALYSIS_VERSION:
+            raise ValueError(f"features version {meta.get('version')} != {ANALYSIS_VERSION}")
+        with np.load(d / "features.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["landmarks"] = arrays["landmarks"].astype(np.float32)
+        arrays.setdefault("audio", None)
+        meta["frame_size"] = tuple(meta["frame_size"])
+        meta["span"] = tuple(meta["span"])
+        meta["speech_segments"] = [tuple(s) for s in meta["speech_segments"]]
+        feats = cls(**meta, **arrays)
+        assert feats.motion.shape[1] == MOTION_DIM
+        return feats
+
+    @staticmethod
+    def exists(directory: str | Path) -> bool:
+        d = Path(directory)
+        return (d / "features.npz").is_file() and (d / "features.json").is_file()
