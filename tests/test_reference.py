@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from talker.errors import (
-    ClipTooShortError, FaceTooSmallError, InputError, MediaDecodeError, MediaNotFoundError, NoAudioError,
-    NoFaceError, SilentAudioError,
+    ClipTooShortError,
+    FaceTooSmallError,
+    InputError,
+    MediaDecodeError,
+    MediaNotFoundError,
+    NoAudioError,
+    NoFaceError,
+    SilentAudioError,
 )
 from talker.motion.code import MOTION_DIM
 from talker.pipeline import PipelineConfig, TalkerPipeline

@@ -4,7 +4,6 @@ For now the page covers reference analysis and templates; generation tabs join i
 pipeline grows. Every pipeline error becomes a ``gr.Error`` with its readable message.
 """
 
-from __future__ import annotations
 
 import json
 import os

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,9 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
 
     _step(progress, 0.25, "tracking the face")
     t = time.perf_counter()
-    frames = decode.iter_frames(p, FPS, start=start, duration=end - start, info=info)
+    # ffmpeg's fps filter may emit one frame past the span; the span decides the count
+    frames = islice(decode.iter_frames(p, FPS, start=start, duration=end - start, info=info),
+                    int(round((end - start) * FPS)))
     tr = track_frames(frames, FPS, model_path=cfg.face_model, backend=cfg.tracker_backend,
                       source_name=f"'{name}'")
     timings["decode_track"] = time.perf_counter() - t

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..media import decode
-from ..motion.code import FPS, channel
+from ..motion.code import channel
 from .features import ReferenceFeatures
 
 
