@@ -81,6 +81,36 @@ def cmd_templates_delete(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from .generate import GenerateOptions
+
+    opt = GenerateOptions(language=args.language, speed=args.speed, seed=args.seed, crop=args.crop)
+    pipe = _pipeline(args)
+    res = pipe.generate(args.output, template=args.template, reference=args.reference, text=args.text,
+                        audio=args.audio, transcript=args.transcript, options=opt)
+    if args.json:
+        print(json.dumps(res.summary(), ensure_ascii=False))
+    else:
+        s = res.summary()
+        print(f"wrote {s['video']}: {s['duration']} s, {s['frames']} frames at {s['fps']} fps, RTF {s['rtf']}")
+        print("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in s["timings"].items()))
+        for w in res.warnings:
+            print(f"note: {w}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .eval.report import evaluate
+
+    res = evaluate(args.reference, args.video, args.text, pipeline=_pipeline(args), face_model=args.face_model)
+    if args.json:
+        print(json.dumps(res, ensure_ascii=False))
+    else:
+        for k, v in res.items():
+            print(f"{k:28s} {v}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m talker", description="Text-driven talking heads.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -100,6 +130,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript")
     _add_analysis_opts(p)
     p.set_defaults(func=cmd_reference_show)
+
+    p = groups.add_parser("generate", help="reference + text (or audio) → talking video")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--template", help="name of a template")
+    src.add_argument("--reference", help="reference clip or photo")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="what the person should say")
+    what.add_argument("--audio", help="speech to lip-sync instead of text")
+    p.add_argument("--transcript", help="words of --audio (skips speech recognition)")
+    p.add_argument("-o", "--output", required=True, help="output .mp4")
+    p.add_argument("--language", default=None, help="language of the text (default: from its script)")
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--crop", action="store_true", help="output the 512x512 face crop, not the full frame")
+    p.add_argument("--templates-dir")
+    p.add_argument("--json", action="store_true")
+    _add_analysis_opts(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = groups.add_parser("eval", help="measure a generated video against its reference")
+    p.add_argument("--reference", required=True)
+    p.add_argument("--video", required=True)
+    p.add_argument("--text", help="the text the video was asked to say")
+    p.add_argument("--json", action="store_true")
+    _add_analysis_opts(p)
+    p.set_defaults(func=cmd_eval)
 
     tpl = groups.add_parser("templates", help="manage templates").add_subparsers(dest="cmd", required=True)
     for sub in ("list", "add", "delete"):

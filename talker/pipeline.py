@@ -5,8 +5,14 @@ Stages live in their own packages; this class only wires them and keeps loaded s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, SilentAudioError
+from .generate import GenerateOptions, GenerationResult
 
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
@@ -50,3 +56,128 @@ class TalkerPipeline:
 
     def delete_template(self, name: str) -> None:
         store.delete_template(name, self.config.templates_dir)
+
+    # -- generation ---------------------------------------------------------------------------
+    def reference(self, *, template: str | None = None, media: str | Path | None = None,
+                  transcript: str | None = None, progress=None) -> tuple[ReferenceFeatures, Path]:
+        if template:
+            tpl, feats = self.template(template)
+            return feats, tpl.media_path
+        if media is None:
+            raise InputError("No reference was given.", "Pick a template or give a reference clip or photo.")
+        return self.analyze(media, transcript=transcript, progress=progress), Path(media)
+
+    def generate(self, output: str | Path, *, template: str | None = None, reference: str | Path | None = None,
+                 text: str | None = None, audio: str | Path | None = None, transcript: str | None = None,
+                 options: GenerateOptions | None = None, progress=None) -> GenerationResult:
+        """Reference + (text | audio) → talking video at ``output``."""
+        from .motion.generator import generate_motion
+        from .video.encode import EncodeOptions, frames_for_audio, mux
+
+        opt = options or GenerateOptions()
+        step = progress or (lambda frac, desc: None)
+        if (text is None) == (audio is None):
+            raise InputError("Give either text to speak or an audio file, not both or neither.",
+                             "Type the text, or upload the speech to lip-sync.")
+        timings: dict[str, float] = {}
+        t_all = time.perf_counter()
+        t = time.perf_counter()
+        step(0.02, "analysing the reference")
+        feats, media = self.reference(template=template, media=reference, progress=None)
+        timings["reference"] = time.perf_counter() - t
+
+        step(0.15, "speech")
+        t = time.perf_counter()
+        if text is not None:
+            wav, sr, phones, spoken, lang, engine_speech, warnings = self._speak(text, opt)
+        else:
+            wav, sr, phones, spoken, lang, engine_speech, warnings = self._listen(audio, transcript, opt)
+        timings["speech"] = time.perf_counter() - t
+
+        step(0.35, "motion")
+        t = time.perf_counter()
+        n = frames_for_audio(wav.size, sr, int(feats.fps))
+        motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
+        timings["motion"] = time.perf_counter() - t
+
+        step(0.45, "rendering")
+        t = time.perf_counter()
+        renderer = self._renderer(feats, media, opt)
+        frames = renderer.render(motion)
+        out = mux(frames, wav, sr, output, EncodeOptions(fps=int(feats.fps)), num_frames=n)
+        timings["render_encode"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t_all
+        step(1.0, "done")
+        engine = {"speech": engine_speech, "motion": "offline visemes + reference style",
+                  "renderer": renderer.name, "tracker": feats.tracker_backend}
+        return GenerationResult(out, wav, sr, motion, feats.fps, spoken, lang, engine, timings,
+                                list(feats.warnings) + warnings, phones)
+
+    def _speak(self, text: str, opt: GenerateOptions):
+        from .audio.resample import resample
+        from .speech.base import synthesize
+
+        res = synthesize(text, language=opt.language, speed=opt.speed, max_chars=opt.max_text_chars)
+        wav = resample(res.audio, res.sample_rate, 24000)
+        warnings = list(res.warnings)
+        warnings.append("The voice is a stock offline voice, not a clone of the reference speaker.")
+        return wav, 24000, res.phones, res.text, res.language, res.backend, warnings
+
+    def _listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions):
+        from .align.phones import align
+        from .audio.loudness import normalize, rms_dbfs
+        from .media.decode import read_audio
+        from .media.probe import probe
+        from .text.asr import transcribe
+
+        info = probe(audio)
+        if not info.has_audio:
+            raise InputError(f"'{Path(audio).name}' has no audio track.", "Upload a speech recording (WAV, MP3, M4A…).")
+        if info.duration > opt.max_audio_seconds:
+            raise InputError(f"The audio is {info.duration:.0f} s long; the limit is {opt.max_audio_seconds:.0f} s.",
+                             "Split it into shorter parts.")
+        wav = read_audio(audio, 24000, info=info)
+        if wav.size < 24000 * 0.3 or rms_dbfs(wav) < -55:
+            raise SilentAudioError(f"The audio '{Path(audio).name}' is silent or too short.",
+                                   "Upload a recording in which someone speaks.")
+        wav = normalize(wav, 24000)
+        warnings: list[str] = []
+        if transcript and transcript.strip():
+            text, lang = transcript.strip(), opt.language or None
+        else:
+            tx = transcribe(wav, 24000, language=opt.language if opt.language not in (None, "auto") else None)
+            text, lang = tx.text.strip(), tx.language
+        phones = []
+        if text:
+            try:
+                phones = align(wav, 24000, text, lang).phones
+            except Exception as e:  # noqa: BLE001 - lips then follow the audio energy alone
+                warnings.append(f"Could not align the words to the audio ({e}); the mouth follows loudness only.")
+        if not phones:
+            phones = _energy_phones(wav, 24000)
+        return wav, 24000, phones, text, lang or "", "user audio", warnings
+
+    def _renderer(self, feats: ReferenceFeatures, media: Path, opt: GenerateOptions):
+        if feats.kind == "video":
+            from .render.clip import ClipRenderConfig, ClipRenderer
+
+            return ClipRenderer(feats, media, ClipRenderConfig(paste_back=not opt.crop, max_side=opt.max_side,
+                                                               seed=opt.seed))
+        from .render.base import RenderConfig
+        from .render.photo import PhotoRenderer
+
+        return PhotoRenderer(feats, media, RenderConfig(paste_back=not opt.crop, max_side=opt.max_side, seed=opt.seed))
+
+
+def _energy_phones(audio: np.ndarray, sample_rate: int):
+    """Without words, voiced stretches become open vowels and quiet ones pauses."""
+    from .motion.visemes import TimedPhone
+    from .reference.sync import speech_envelope
+
+    n = int(audio.size / sample_rate * 25)
+    env = speech_envelope(audio, sample_rate, n)
+    thr = np.percentile(env, 40)
+    phones = []
+    for i, e in enumerate(env):
+        phones.append(TimedPhone("AH" if e > thr else "SIL", i / 25, (i + 1) / 25))
+    return phones

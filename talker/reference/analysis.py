@@ -60,7 +60,7 @@ def analyze_reference(
     t0 = time.perf_counter()
     digest = content_hash(p)
     cache = cache or FeatureCache()
-    key = cache.key(digest, tracker=cfg.tracker_backend, max_s=cfg.max_seconds)
+    key = cache.key(digest, tracker=cfg.tracker_backend, max_s=cfg.max_seconds, face_model=_face_model_id(cfg))
     feats = cache.get(key) if cfg.use_cache else None
     if feats is not None:
         feats.source = name
@@ -89,6 +89,16 @@ def analyze_reference(
     if cfg.use_cache:
         cache.put(key, feats)
     return _with_user_transcript(feats, transcript, language)
+
+
+def _face_model_id(cfg: AnalysisConfig) -> str:
+    """Which face model would run, so features from the fallback are never served for the real model."""
+    if cfg.tracker_backend == "face_mesh":
+        return "face_mesh"
+    from ..motion.landmarker_model import find_face_landmarker
+
+    found = find_face_landmarker(cfg.face_model, allow_download=False)
+    return f"{found.name}:{found.stat().st_size}" if found else "face_mesh"
 
 
 def _step(progress, frac: float, what: str) -> None:

@@ -1,0 +1,1 @@
+"""Offline quality measures for generated talking heads (lip sync first)."""

@@ -1,0 +1,43 @@
+"""The offline motion generator: timed phones + the new speech + a reference → 61-d motion.
+
+Mouth channels come from visemes with coarticulation (``visemes``), in the reference
+speaker's own range; head, brows, gaze and blinks come from the reference's style
+(``style``), livelier while the new speech is loud. The neural model replaces this whole
+function and feeds the same renderer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..reference.features import ReferenceFeatures
+from ..reference.sync import speech_envelope
+from .code import FPS
+from .style import generate_style
+from .visemes import MOUTH_COLS, SpeakerMouth, VisemeModel, mouth_motion
+
+
+def speech_energy(audio: np.ndarray, sample_rate: int, num_frames: int, fps: float = FPS) -> np.ndarray:
+    """Per-frame speech loudness in 0..1 (log band energy, robustly scaled)."""
+    env = speech_envelope(audio, sample_rate, num_frames, fps)
+    lo, hi = np.percentile(env, 10), np.percentile(env, 95)
+    return np.clip((env - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+
+
+def speaker_mouth(reference: ReferenceFeatures, model: VisemeModel) -> SpeakerMouth:
+    speaking = None
+    if reference.kind == "video" and reference.speech_segments:
+        speaking = np.zeros(reference.frames, bool)
+        for a, b in reference.speech_segments:
+            speaking[int(a * reference.fps): int(np.ceil(b * reference.fps))] = True
+    return SpeakerMouth.from_motion(reference.motion, model.population_jaw_range, speaking)
+
+
+def generate_motion(phones, audio: np.ndarray, sample_rate: int, reference: ReferenceFeatures, *,
+                    num_frames: int, seed: int = 0, model: VisemeModel | None = None) -> np.ndarray:
+    model = model or VisemeModel.load()
+    energy = speech_energy(audio, sample_rate, num_frames, reference.fps)
+    motion = generate_style(reference.motion, num_frames, energy, seed=seed, fps=reference.fps)
+    mouth = mouth_motion(phones, num_frames, speaker_mouth(reference, model), model, reference.fps)
+    motion[:, MOUTH_COLS] = mouth[:, MOUTH_COLS]
+    return motion.astype(np.float32)

@@ -1,0 +1,175 @@
+"""Mouth motion from timed phones: visemes with coarticulation.
+
+Each phone pulls the mouth channels towards its target with a dominance that decays with
+distance from the phone's centre (Cohen–Massaro style), so neighbouring sounds blend the way
+real lips do, and lips lead the sound slightly. Targets, dominance strengths, widths and the
+lead come from ``data/visemes.json``, fitted on real talking-face footage by least squares
+(``scripts/fit_visemes.py``). Values are in speaker-normalised units (0 = the speaker's
+closed rest, 1 = their typical wide-open jaw) and are mapped back to each reference's own range,
+so a reserved speaker stays reserved.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .code import FPS, MOTION_DIM, index
+
+MOUTH_CHANNELS: tuple[str, ...] = (
+    "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "mouthSmileRight",
+    "mouthStretchLeft", "mouthStretchRight", "mouthPressLeft", "mouthPressRight", "mouthRollLower",
+    "mouthRollUpper", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+    "mouthShrugLower", "mouthShrugUpper", "jawForward",
+)
+MOUTH_COLS = np.array([index(n) for n in MOUTH_CHANNELS])
+JAW = 0  # position of jawOpen in MOUTH_CHANNELS
+
+PHONES: tuple[str, ...] = (
+    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY",
+    "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH",
+)
+BILABIAL = frozenset({"P", "B", "M"})
+LABIODENTAL = frozenset({"F", "V"})
+VOWEL = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
+
+# espeak/Piper IPA (one symbol per character) → ARPAbet. Modifiers (ː ˈ ˌ) and anything unknown
+# extend the previous phone instead of starting a new one.
+_IPA = {
+    "p": "P", "b": "B", "m": "M", "f": "F", "v": "V", "θ": "TH", "ð": "DH", "t": "T", "d": "D", "n": "N",
+    "l": "L", "s": "S", "z": "Z", "ʃ": "SH", "ʒ": "ZH", "k": "K", "ɡ": "G", "g": "G", "ŋ": "NG", "h": "HH",
+    "ɹ": "R", "r": "R", "w": "W", "j": "Y", "ʔ": "T", "ɾ": "D", "x": "HH", "ç": "HH", "ɬ": "L", "ʋ": "V",
+    "ɑ": "AA", "a": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔ": "AO", "ɒ": "AO", "ɛ": "EH",
+    "e": "EY", "ɜ": "ER", "ɚ": "ER", "ɝ": "ER", "ᵻ": "IH", "ɪ": "IH", "i": "IY", "y": "UW", "ʊ": "UH",
+    "u": "UW", "o": "OW", "ø": "OW", "œ": "EH", "ɯ": "UH", "ɨ": "IH", "ʏ": "UH",
+}
+_PAUSE = {"_", " ", "^", "$", "SIL", "SP", "sil", "sp", "", ".", ",", "!", "?", ";", ":", "-", "…"}
+
+
+def to_arpabet(symbol: str) -> str | None:
+    """ARPAbet phone for an ARPAbet or IPA symbol; "SIL" for pauses; None: extends the previous."""
+    s = symbol.strip()
+    if symbol in _PAUSE or s in _PAUSE:
+        return "SIL"
+    up = "".join(ch for ch in s.upper() if not ch.isdigit())
+    if up in PHONES:
+        return up
+    if s and s[0] in _IPA:
+        return _IPA[s[0]]
+    return None
+
+
+@dataclass
+class TimedPhone:
+    phone: str  # ARPAbet
+    start: float
+    end: float
+
+
+def normalise_phones(phones) -> list[TimedPhone]:
+    """Any phone list with ``symbol`` (or ``phone``), ``start``, ``end`` → merged ARPAbet phones."""
+    out: list[TimedPhone] = []
+    for p in phones:
+        sym = getattr(p, "symbol", None) or getattr(p, "phone", "")
+        a = to_arpabet(sym)
+        start, end = float(p.start), float(p.end)
+        if end <= start:
+            continue
+        if a is None or (out and a == out[-1].phone and a == "SIL"):
+            if out:
+                out[-1].end = max(out[-1].end, end)
+            continue
+        out.append(TimedPhone(a, start, end))
+    return out
+
+
+@dataclass
+class VisemeModel:
+    targets: np.ndarray  # (len(PHONES), len(MOUTH_CHANNELS)) normalised units
+    strength: np.ndarray  # (len(PHONES),) dominance at the phone's centre
+    width: float  # dominance decay, as a fraction of the phone's duration (plus a floor)
+    floor: float  # seconds
+    lead: float  # seconds the lips lead the sound
+    population_jaw_range: float  # typical jawOpen range (p95 − p5), for references without speech
+    fitted_on: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> VisemeModel:
+        return _load(str(path or Path(__file__).parent / "data" / "visemes.json"))
+
+    def weights(self, phones: list[TimedPhone], times: np.ndarray) -> np.ndarray:
+        """(len(times), len(PHONES)) normalised dominance of each phone class at each time."""
+        W = np.zeros((times.size, len(PHONES)))
+        total = np.full(times.size, 1e-6)
+        for p in phones:
+            k = PHONES.index(p.phone)
+            centre = 0.5 * (p.start + p.end) - self.lead
+            tau = max(self.floor, self.width * (p.end - p.start))
+            d = self.strength[k] * np.exp(-np.abs(times - centre) / tau)
+            W[:, k] += d
+            total += d
+        return W / total[:, None]
+
+    def trajectory(self, phones: list[TimedPhone], num_frames: int, fps: float = FPS) -> np.ndarray:
+        """(num_frames, len(MOUTH_CHANNELS)) normalised mouth trajectory; bilabials close."""
+        times = np.arange(num_frames) / fps
+        if not phones:
+            return np.zeros((num_frames, len(MOUTH_CHANNELS)))
+        traj = self.weights(phones, times) @ self.targets
+        # Lips must meet on /p b m/: hold the jaw at rest over the closure, whatever the neighbours.
+        close = self.targets[PHONES.index("M")]
+        for p in phones:
+            if p.phone in BILABIAL:
+                a = int(np.floor((p.start - self.lead) * fps))
+                b = int(np.ceil((p.end - self.lead) * fps))
+                mid = int(round((0.5 * (p.start + p.end) - self.lead) * fps))
+                for f in range(max(0, min(a, mid)), min(num_frames, max(b, mid + 1))):
+                    traj[f] = close
+        return traj
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> VisemeModel:
+    data = json.loads(Path(path).read_text())
+    targets = np.array([[data["targets"][p][c] for c in MOUTH_CHANNELS] for p in PHONES], dtype=np.float64)
+    strength = np.array([data["strength"].get(p, 1.0) for p in PHONES], dtype=np.float64)
+    return VisemeModel(targets, strength, float(data["width"]), float(data["floor"]), float(data["lead"]),
+                       float(data["population_jaw_range"]), data.get("fitted_on", ""))
+
+
+@dataclass
+class SpeakerMouth:
+    """How a speaker's mouth channels map to normalised units: rest + scale × value."""
+
+    rest: np.ndarray  # (len(MOUTH_CHANNELS),)
+    scale: float  # the speaker's jawOpen range
+
+    @classmethod
+    def from_motion(cls, motion: np.ndarray, fallback_scale: float, speaking: np.ndarray | None = None) -> SpeakerMouth:
+        m = motion[:, MOUTH_COLS]
+        if m.shape[0] < 10:  # a photo: its own mouth is the rest, the population gives the range
+            return cls(m.mean(0), fallback_scale)
+        rest = np.percentile(m, 5, axis=0)
+        sel = m[speaking] if speaking is not None and speaking.sum() > 10 else m
+        rng = float(np.percentile(sel[:, JAW], 95) - rest[JAW])
+        return cls(rest, max(rng, 0.3 * fallback_scale))
+
+    def normalise(self, motion: np.ndarray) -> np.ndarray:
+        return (motion[:, MOUTH_COLS] - self.rest) / self.scale
+
+    def denormalise(self, norm: np.ndarray) -> np.ndarray:
+        return np.clip(self.rest + self.scale * norm, 0.0, 1.0)
+
+
+def mouth_motion(phones, num_frames: int, speaker: SpeakerMouth, model: VisemeModel | None = None,
+                 fps: float = FPS) -> np.ndarray:
+    """(num_frames, 61) with only the mouth channels filled, in the speaker's own range."""
+    model = model or VisemeModel.load()
+    traj = model.trajectory(normalise_phones(phones), num_frames, fps)
+    out = np.zeros((num_frames, MOTION_DIM))
+    out[:, MOUTH_COLS] = speaker.denormalise(traj)
+    return out

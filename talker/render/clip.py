@@ -1,0 +1,220 @@
+"""Video-reference renderer: real frames of the reference, re-timed, with a real mouth.
+
+Photoreal and identity-preserving by construction: every output pixel comes from the
+reference itself. Head motion and blinks come from choosing which reference frame plays as
+background (a Viterbi path that prefers playing frames in order, so motion stays natural);
+the lower face comes from the reference frame whose mouth best matches the target mouth
+shape (so teeth and mouth interior are real), aligned on stable landmarks and blended in
+with a feathered mask.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..media import decode
+from ..motion.code import BLENDSHAPE_NAMES, FPS, HEAD_ROTATION, HEAD_TRANSLATION, index
+from ..paths import cache_dir
+from ..reference.features import ReferenceFeatures
+from .base import RenderConfig, even_size
+from .select import PathCosts, sq_distance, viterbi_path
+from .topology import CHIN, LOWER_OVAL, NOSE_BOTTOM, STABLE
+
+# Mouth channels and how much each counts when picking a mouth frame.
+MOUTH_WEIGHTS = {
+    "jawOpen": 3.0, "mouthClose": 2.0, "mouthPressLeft": 1.0, "mouthPressRight": 1.0,
+    "mouthFunnel": 1.5, "mouthPucker": 1.5, "mouthSmileLeft": 0.8, "mouthSmileRight": 0.8,
+    "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5, "mouthRollLower": 1.0, "mouthRollUpper": 1.0,
+    "mouthLowerDownLeft": 1.0, "mouthLowerDownRight": 1.0, "mouthUpperUpLeft": 0.7, "mouthUpperUpRight": 0.7,
+}
+MOUTH_IDX = np.array([index(n) for n in MOUTH_WEIGHTS])
+MOUTH_W = np.array(list(MOUTH_WEIGHTS.values()))
+BLINK_IDX = np.array([index("eyeBlinkLeft"), index("eyeBlinkRight")])
+BROW_IDX = np.array([i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith("brow")])
+
+
+@dataclass
+class ClipRenderConfig(RenderConfig):
+    pool_seconds: float = 20.0  # how much of the reference is kept as frames to draw from
+    bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
+    mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.4))
+    background_jaw_weight: float = 2.0  # prefer backgrounds with a closed mouth: less to cover
+    mouth_pose_weight: float = 0.5  # prefer mouth frames posed like the background
+    gap_weight: float = 1.0  # how much the visible lip gap counts in the mouth choice
+    feather: float = 0.07  # mask blur, in face heights
+    chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
+
+
+class FramePool:
+    """The reference's frames (capped), kept as a memory-mapped array in the cache."""
+
+    def __init__(self, feats: ReferenceFeatures, media: str | Path, max_side: int, seconds: float) -> None:
+        w, h = feats.frame_size
+        self.size = even_size(w, h, max_side)
+        self.scale = self.size[0] / w
+        n = min(feats.frames, int(seconds * feats.fps))
+        key = hashlib.sha256(f"{feats.content_hash}|{feats.span}|{self.size}|{n}".encode()).hexdigest()[:24]
+        path = cache_dir() / "frames" / f"{key}.npy"
+        shape = (n, self.size[1], self.size[0], 3)
+        if path.is_file():
+            self.frames = np.load(path, mmap_mode="r")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+            import cv2
+
+            got = 0
+            start = feats.span[0]
+            for i, frame in enumerate(decode.iter_frames(media, feats.fps, start=start, duration=n / feats.fps + 0.2)):
+                if i >= n:
+                    break
+                if frame.shape[1] != self.size[0]:
+                    frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+                arr[i] = frame
+                got = i + 1
+            if got < n:  # decoder gave fewer frames than analysis: repeat the last
+                arr[got:] = arr[max(0, got - 1)]
+            arr.flush()
+            del arr
+            tmp.replace(path)
+            self.frames = np.load(path, mmap_mode="r")
+        self.n = n
+        self.landmarks = feats.landmarks[:n, :, :2] * self.scale
+        self.motion = feats.motion[:n]
+
+
+class ClipRenderer:
+    name = "clip-resequence"
+
+    def __init__(self, feats: ReferenceFeatures, media: str | Path, config: ClipRenderConfig | None = None) -> None:
+        if feats.kind != "video":
+            raise ValueError("ClipRenderer needs a video reference")
+        self.cfg = config or ClipRenderConfig()
+        self.feats = feats
+        self.pool = FramePool(feats, media, self.cfg.max_side, self.cfg.pool_seconds)
+        m = self.pool.motion
+        self._mouth_scale = m[:, MOUTH_IDX].std(0) + 0.02
+        self._rot_scale = m[:, HEAD_ROTATION].std(0) + np.radians(0.5)
+        self._tr_scale = m[:, HEAD_TRANSLATION].std(0) + 0.3
+        lm = self.pool.landmarks
+        self._face_h = np.linalg.norm(lm[:, CHIN] - lm[:, 10], axis=1)
+        self.last_paths: tuple[np.ndarray, np.ndarray] | None = None
+        # The lip gap each pool frame shows, and a linear map from mouth channels to it, so the
+        # mouth choice honours what people see (are the lips apart?) not only blendshape numbers.
+        from ..eval.mouth import mouth_opening
+
+        self._gap = np.nan_to_num(mouth_opening(lm), nan=0.0)
+        X = np.hstack([m[:, MOUTH_IDX], np.ones((m.shape[0], 1))])
+        self._gap_coef = np.linalg.solve(X.T @ X + 1e-3 * np.eye(X.shape[1]), X.T @ self._gap)
+        self._gap_sd = float(self._gap.std()) + 1e-3
+        self._closed = float(np.percentile(self._gap, 10)) + 0.15 * self._gap_sd
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        if self.cfg.paste_back:
+            return self.pool.size
+        return self.cfg.crop_size, self.cfg.crop_size
+
+    # -- choosing frames ----------------------------------------------------------------------
+    def plan(self, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(background frame, mouth frame) per output frame."""
+        pool = self.pool.motion
+        # background: head pose, blinks and brows like the target; mouth as closed as possible
+        cols = np.concatenate([np.arange(51, 54), np.arange(54, 57), BLINK_IDX, BROW_IDX])
+        scale = np.concatenate([self._rot_scale, self._tr_scale * 2.5, [0.35, 0.35], np.full(BROW_IDX.size, 0.4)])
+        unary = sq_distance(motion[:, cols] / scale, pool[:, cols] / scale, np.ones(cols.size))
+        jaw = pool[:, index("jawOpen")]
+        unary = unary / cols.size + self.cfg.background_jaw_weight * (jaw / (jaw.max() + 1e-6))[None, :]
+        bg = viterbi_path(unary, self.cfg.bg_costs)
+        # mouth: the target's mouth shape, from a frame posed like the chosen background
+        mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
+        mu /= MOUTH_W.sum()
+        want = np.hstack([motion[:, MOUTH_IDX], np.ones((motion.shape[0], 1))]) @ self._gap_coef
+        mu += self.cfg.gap_weight * ((want[:, None] - self._gap[None, :]) / self._gap_sd) ** 2
+        # a closure asked for must be a closure shown: open pool frames are ruled out there
+        shut = want < self._closed
+        mu[shut] += self.cfg.gap_weight * 4 * (self._gap[None, :] > self._closed)
+        rot = pool[:, HEAD_ROTATION] / self._rot_scale
+        pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)
+        mouth = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs)
+        self.last_paths = (bg, mouth)
+        return bg, mouth
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _polygon(self, lm: np.ndarray, face_h: float) -> np.ndarray:
+        pts = lm[list(LOWER_OVAL)].copy()
+        # push the chin part down so a lower chin in the background is covered too
+        chin_y = lm[CHIN, 1]
+        below = pts[:, 1] > lm[NOSE_BOTTOM, 1]
+        weight = np.clip((pts[:, 1] - lm[NOSE_BOTTOM, 1]) / max(chin_y - lm[NOSE_BOTTOM, 1], 1.0), 0, 1)
+        pts[below, 1] += self.cfg.chin_margin * face_h * weight[below]
+        return pts
+
+    def _composite(self, j: int, k: int) -> np.ndarray:
+        import cv2
+
+        base = self.pool.frames[j]
+        if k == j:
+            return np.array(base)
+        lm_j, lm_k = self.pool.landmarks[j], self.pool.landmarks[k]
+        A, _ = cv2.estimateAffinePartial2D(lm_k[list(STABLE)], lm_j[list(STABLE)], method=cv2.LMEDS)
+        if A is None:
+            return np.array(base)
+        face_h = float(self._face_h[j])
+        poly_k = self._polygon(lm_k, face_h) @ A[:, :2].T + A[:, 2]
+        poly_j = self._polygon(lm_j, face_h)
+        both = np.vstack([poly_k, poly_j])
+        pad = int(self.cfg.feather * face_h * 2) + 2
+        H, W = base.shape[:2]
+        x0, y0 = np.maximum(np.floor(both.min(0)).astype(int) - pad, 0)
+        x1, y1 = np.minimum(np.ceil(both.max(0)).astype(int) + pad, [W, H])
+        if x1 <= x0 or y1 <= y0:
+            return np.array(base)
+        shift = np.array([[1, 0, -x0], [0, 1, -y0]], dtype=np.float64)
+        A_roi = shift @ np.vstack([A, [0, 0, 1]])
+        patch = cv2.warpAffine(np.asarray(self.pool.frames[k]), A_roi, (x1 - x0, y1 - y0),
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        off = np.array([x0, y0])
+        cv2.fillPoly(mask, [np.round(poly_k - off).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        cv2.fillPoly(mask, [np.round(poly_j - off).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
+        ksize = max(3, int(self.cfg.feather * face_h) | 1)
+        mask = cv2.GaussianBlur(mask, (ksize, ksize), 0)[..., None]
+        out = np.array(base)
+        roi = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = (roi + mask * (patch.astype(np.float32) - roi) + 0.5).astype(np.uint8)
+        return out
+
+    def _crop(self, frame: np.ndarray, lm: np.ndarray, center: np.ndarray, side: float) -> np.ndarray:
+        import cv2
+
+        s = self.cfg.crop_size / side
+        M = np.array([[s, 0, self.cfg.crop_size / 2 - s * center[0]], [0, s, self.cfg.crop_size / 2 - s * center[1]]])
+        return cv2.warpAffine(frame, M, (self.cfg.crop_size, self.cfg.crop_size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+
+    def render(self, motion: np.ndarray) -> Iterator[np.ndarray]:
+        bg, mouth = self.plan(np.asarray(motion, dtype=np.float64))
+        if not self.cfg.paste_back:
+            lm = self.pool.landmarks[bg]
+            centers = (lm[:, 168] * 0.4 + lm[:, CHIN] * 0.6)
+            k = 9
+            kern = np.ones(k) / k
+            centers = np.stack([np.convolve(np.pad(centers[:, d], k // 2, mode="edge"), kern, "valid") for d in (0, 1)], 1)
+            side = float(np.median(self._face_h[bg])) * 1.9
+        for t, (j, k) in enumerate(zip(bg, mouth, strict=True)):
+            frame = self._composite(int(j), int(k))
+            if self.cfg.paste_back:
+                yield frame
+            else:
+                yield self._crop(frame, self.pool.landmarks[j], centers[t], side)
+
+
+def expected_frames(num_samples: int, sample_rate: int, fps: int = FPS) -> int:
+    return int(round(num_samples * fps / sample_rate))
