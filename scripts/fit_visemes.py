@@ -74,7 +74,8 @@ def collect(paths: list[Path], pipe: TalkerPipeline) -> list[dict]:
     data = []
     for path in paths:
         try:
-            f = pipe.analyze(path)
+            hint = path.name.split("_")[0]
+            f = pipe.analyze(path, language=hint if hint in ("en", "zh", "de") else None)
         except Exception as e:  # noqa: BLE001 - a clip that cannot be analysed is skipped, reported
             print(f"skip {path.name}: {e}")
             continue

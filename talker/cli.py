@@ -111,6 +111,15 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    lengths = tuple(int(x) for x in args.lengths.split(","))
+    run_bench(template=None if args.reference else args.template, reference=args.reference, lengths=lengths,
+              json_out=args.json_out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m talker", description="Text-driven talking heads.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -156,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_analysis_opts(p)
     p.set_defaults(func=cmd_eval)
+
+    p = groups.add_parser("bench", help="real-time factor per stage (10 s and 60 s outputs)")
+    p.add_argument("--template", default="astronaut")
+    p.add_argument("--reference", help="a reference clip instead of the template")
+    p.add_argument("--lengths", default="10,60", help="output lengths in seconds, comma-separated")
+    p.add_argument("--json-out")
+    p.set_defaults(func=cmd_bench)
 
     tpl = groups.add_parser("templates", help="manage templates").add_subparsers(dest="cmd", required=True)
     for sub in ("list", "add", "delete"):

@@ -103,9 +103,10 @@ class TalkerPipeline:
         step(0.45, "rendering")
         t = time.perf_counter()
         renderer = self._renderer(feats, media, opt)
-        frames = renderer.render(motion)
+        frames = _Timed(renderer.render(motion))
         out = mux(frames, wav, sr, output, EncodeOptions(fps=int(feats.fps)), num_frames=n)
-        timings["render_encode"] = time.perf_counter() - t
+        timings["render"] = frames.seconds
+        timings["encode"] = time.perf_counter() - t - frames.seconds
         timings["total"] = time.perf_counter() - t_all
         step(1.0, "done")
         engine = {"speech": engine_speech, "motion": "offline visemes + reference style",
@@ -167,6 +168,24 @@ class TalkerPipeline:
         from .render.photo import PhotoRenderer
 
         return PhotoRenderer(feats, media, RenderConfig(paste_back=not opt.crop, max_side=opt.max_side, seed=opt.seed))
+
+
+class _Timed:
+    """Iterator wrapper that adds up the time spent producing items (rendering vs encoding)."""
+
+    def __init__(self, it) -> None:
+        self._it = iter(it)
+        self.seconds = 0.0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        t = time.perf_counter()
+        try:
+            return next(self._it)
+        finally:
+            self.seconds += time.perf_counter() - t
 
 
 def _energy_phones(audio: np.ndarray, sample_rate: int):

@@ -215,8 +215,10 @@ def _apply_transcript(feats: ReferenceFeatures, transcript, language, cfg: Analy
     """Run ASR once per clip unless the user gave a transcript; True when it ran."""
     if transcript is not None and transcript.strip():
         return False
-    if feats.kind != "video" or feats.audio is None or feats.transcript_source.startswith("asr"):
+    if feats.kind != "video" or feats.audio is None:
         return False
+    if feats.transcript_source.startswith("asr") and (not language or language == feats.language):
+        return False  # cached ASR stands unless the caller names another language
     from ..text import asr
 
     _step(progress, 0.8, "transcribing")

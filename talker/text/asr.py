@@ -45,6 +45,12 @@ ZH_PROMPT = "以下是普通话的句子，使用简体中文。"
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
+# Whisper's best-covered languages (most training hours); detection picks among these.
+LIKELY_LANGUAGES = frozenset(
+    "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur hr bg lt".split()
+)
+
+
 def _allow_download() -> bool:
     return os.environ.get("TALKER_ALLOW_DOWNLOAD", "").strip().lower() in {"1", "true", "yes"}
 
@@ -312,7 +318,12 @@ class WhisperBackend:
     def detect_language(self, x: np.ndarray) -> tuple[str, float]:
         if not self.multilingual:
             return "en", 1.0
-        lang, prob, _ = self.model().detect_language(audio=x, vad_filter=True)
+        lang, prob, probs = self.model().detect_language(audio=x, vad_filter=True)
+        # Whisper base often calls accented or noisy English Welsh (or Latin, Maori...); only
+        # languages with plenty of training data are believed, the best of them wins.
+        likely = [(c, p) for c, p in (probs or []) if c in LIKELY_LANGUAGES]
+        if likely:
+            lang, prob = max(likely, key=lambda cp: cp[1])
         return lang, float(prob)
 
     def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> Transcript:

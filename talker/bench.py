@@ -1,0 +1,84 @@
+"""``python -m talker bench``: real-time factor per stage, and how cost grows with length.
+
+Generates ~10 s and ~60 s of talking video from a reference on this machine and prints, per
+stage, seconds and RTF (seconds per second of output), with a baseline measured in the same
+run: decoding and re-encoding the same number of 25 fps frames with ffmpeg alone, the floor
+any renderer pays.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SENTENCE = ("The quick brown fox jumps over the lazy dog, and then it keeps on running across the "
+            "green hills until the evening sun goes down behind the old mill. ")
+
+
+def _baseline(seconds: float, size: tuple[int, int], out_dir: Path) -> float:
+    from .video.encode import EncodeOptions, mux
+
+    n = int(seconds * 25)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    frames = (np.roll(base, i, axis=1) for i in range(n))
+    t = time.perf_counter()
+    mux(frames, np.zeros(int(seconds * 24000), np.float32), 24000, out_dir / "baseline.mp4", EncodeOptions())
+    return time.perf_counter() - t
+
+
+def run_bench(template: str | None = "astronaut", reference: str | None = None, lengths=(10, 60),
+              json_out: str | None = None) -> list[dict]:
+    from .pipeline import TalkerPipeline
+
+    pipe = TalkerPipeline()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="talker-bench-") as tmp:
+        out_dir = Path(tmp)
+        # warm-up: loads the voice, caches the reference, so the table shows steady-state costs
+        pipe.generate(out_dir / "warm.mp4", template=template, reference=reference, text="Hello there.")
+        for target in lengths:
+            words = SENTENCE.split()
+            n_words = int(target * 2.7)
+            text = " ".join((words * (n_words // len(words) + 1))[:n_words]) + "."
+            res = pipe.generate(out_dir / f"bench_{target}.mp4", template=template, reference=reference, text=text)
+            size = _size(res.video)
+            base = _baseline(res.duration, size, out_dir)
+            row = {"target_s": target, "duration": round(res.duration, 2), "size": f"{size[0]}x{size[1]}",
+                   "baseline_s": round(base, 3), **{k: round(v, 3) for k, v in res.timings.items()}}
+            rows.append(row)
+    _print(rows)
+    if json_out:
+        Path(json_out).write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def _size(path: Path) -> tuple[int, int]:
+    from .media.probe import probe
+
+    info = probe(path)
+    return info.width, info.height
+
+
+def _print(rows: list[dict]) -> None:
+    stages = ["reference", "speech", "motion", "render", "encode", "total"]
+    print(f"{'stage':10s}" + "".join(f"{str(r['target_s']) + ' s: sec':>14s}{'RTF':>7s}{'×base':>7s}" for r in rows))
+    for st in stages + ["baseline_s"]:
+        line = f"{st.replace('_s', ''):10s}"
+        for r in rows:
+            v = r.get(st, 0.0)
+            line += f"{v:14.2f}{v / r['duration']:7.3f}{v / max(r['baseline_s'], 1e-6):7.2f}"
+        print(line)
+    print("(RTF: seconds per second of output video; ×base: relative to ffmpeg decode+encode of the same frames)")
+    if len(rows) >= 2:
+        a, b = rows[0], rows[-1]
+        per_a = a["total"] / a["duration"]
+        per_b = b["total"] / b["duration"]
+        print(f"growth: {b['duration'] / a['duration']:.1f}× longer output took {b['total'] / a['total']:.2f}× the time "
+              f"(per-second cost {per_b / per_a:.2f}× — 1.00 is linear)")
+    for r in rows:
+        print(f"{r['target_s']} s output: {r['duration']} s at {r['size']}")

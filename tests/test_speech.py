@@ -1,0 +1,405 @@
+"""Speech synthesis: real Piper (English) and espeak-ng (Mandarin) voices, text normalisation,
+splitting, phone timing and the worker's failure handling."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talker.errors import InputError, ModelUnavailableError, TextError
+from talker.speech import base as speech_base
+from talker.speech import get_backend, synthesize
+from talker.speech.base import Phone, SpeechResult, join_results
+from talker.speech.espeak_backend import EspeakBackend, phones_from_events, zh_segments
+from talker.speech.piper_backend import PiperBackend, phones_from_samples
+from talker.text.normalize import (
+    cardinal_en,
+    cardinal_zh,
+    detect_script_language,
+    has_speakable,
+    normalize_en,
+    normalize_text,
+    normalize_zh,
+    ordinal_en,
+    year_en,
+)
+from talker.text.split import split_sentences, split_text
+
+# About ten seconds of plain speech with several /p b m/ for the lip-closure check.
+SENTENCE = ("The museum opens at nine in the morning, and visitors can walk through rooms full of old maps, "
+            "paintings and musical instruments before lunch. Guides explain where each object was found and "
+            "why it still matters to people today.")
+VOWELS = set("aeiouɑɐɒæɛɪʊʌəɚɜɔᵻ")
+
+needs_piper = pytest.mark.skipif(not PiperBackend().available(), reason="Piper voice not installed")
+needs_espeak = pytest.mark.skipif(not EspeakBackend().available(),
+                                  reason="espeak-ng not installed (apt-get install espeak-ng)")
+
+
+def _check_phones(result: SpeechResult) -> None:
+    phones = result.phones
+    assert phones, "no phones"
+    assert phones[0].start == 0.0
+    assert phones[-1].end == pytest.approx(result.duration, abs=1.0 / result.sample_rate)
+    for a, b in zip(phones, phones[1:], strict=False):
+        assert a.end == pytest.approx(b.start, abs=1e-9), (a, b)
+    assert all(p.end > p.start for p in phones)
+    assert any(p.symbol not in ("_", " ") for p in phones)
+
+
+def _rms(audio: np.ndarray, sr: int, start: float, end: float) -> float:
+    x = audio[int(start * sr):int(end * sr)]
+    return float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
+
+
+# --------------------------------------------------------------------------- English with Piper
+
+
+@pytest.fixture(scope="module")
+def piper():
+    backend = get_backend("en")
+    if not isinstance(backend, PiperBackend):
+        pytest.skip("Piper voice not installed")
+    return backend
+
+
+@pytest.fixture(scope="module")
+def english(piper) -> SpeechResult:
+    return synthesize(SENTENCE, language="en")
+
+
+@needs_piper
+@pytest.mark.slow
+def test_english_sentence_audio_and_phones(english):
+    assert english.backend.startswith("piper")
+    assert english.sample_rate == 22050
+    assert english.audio.dtype == np.float32 and english.audio.ndim == 1
+    assert 7.0 < english.duration < 16.0
+    assert 0.05 < float(np.max(np.abs(english.audio))) <= 1.0
+    _check_phones(english)
+    assert english.warnings == []
+    assert english.text == SENTENCE  # nothing to normalise in it
+
+
+@needs_piper
+@pytest.mark.slow
+def test_core_never_imports_gpl_piper(english):
+    assert not any(m == "piper" or m.startswith("piper.") for m in sys.modules)
+
+
+@needs_piper
+@pytest.mark.slow
+def test_stops_fall_on_lip_closure(english):
+    """/p b/ intervals are the near-silent closure of the lips: far quieter than vowels."""
+    a, sr = english.audio, english.sample_rate
+    stops = [_rms(a, sr, p.start, p.end) for p in english.phones if p.symbol in ("p", "b")]
+    vowels = [_rms(a, sr, p.start, p.end) for p in english.phones if p.symbol[0] in VOWELS]
+    assert len(stops) >= 4 and len(vowels) >= 20
+    assert np.median(stops) < 0.4 * np.median(vowels)
+
+
+@needs_piper
+@pytest.mark.slow
+def test_intelligible_and_word_times_agree_with_whisper(english):
+    from talker.text.asr import transcribe
+    from talker.text.metrics import wer
+
+    tr = transcribe(english.audio, english.sample_rate, language="en", backend="tiny.en")
+    assert wer(SENTENCE, tr.text) <= 0.10, tr.text
+    # Word onsets from the phones (a word starts after a pause or word boundary).
+    onsets, prev_pause = [], True
+    for p in english.phones:
+        if p.symbol in ("_", " "):
+            prev_pause = True
+        elif prev_pause:
+            onsets.append(p.start)
+            prev_pause = False
+    assert abs(len(onsets) - len(SENTENCE.split())) <= 2
+    gaps = [min(abs(w.start - o) for o in onsets) for w in tr.words]
+    assert np.median(gaps) < 0.12, gaps
+
+
+@needs_piper
+@pytest.mark.slow
+def test_speed_changes_duration(piper):
+    text = "Hello there, how are you doing today?"
+    slow = synthesize(text, speed=0.75)
+    fast = synthesize(text, speed=1.5)
+    assert fast.duration < 0.75 * slow.duration
+    _check_phones(fast)
+
+
+@needs_piper
+@pytest.mark.slow
+def test_long_text_is_split_and_joined_without_clicks(piper):
+    text = ("Printing with movable type changed how people shared ideas. Before it, every book was copied by "
+            "hand, which took months. Afterwards, a workshop could print hundreds of copies in a week, and "
+            "prices fell quickly. ") * 6
+    text = text.strip()
+    assert 1100 < len(text) < 1300
+    pieces = split_text(text, speech_base.PIECE_CHARS)
+    assert len(pieces) >= 3
+    res = synthesize(text)
+    _check_phones(res)
+    a, sr = res.audio, res.sample_rate
+    assert 50 < res.duration < 110
+    # Joins are the runs of exact zeros inserted between pieces.
+    zero = np.concatenate([[False], a == 0.0, [False]])
+    edges = np.flatnonzero(np.diff(zero.astype(np.int8)))
+    runs = [(s, e) for s, e in zip(edges[::2], edges[1::2], strict=True) if e - s > 0.05 * sr]
+    assert len(runs) >= len(pieces) - 1
+    speech_jump = float(np.percentile(np.abs(np.diff(a)), 99.9))
+    win = int(speech_base._FADE * sr)  # the faded edge on either side of the silence
+    for s, e in runs:
+        for lo, hi in ((max(0, s - win), s + 1), (e - 1, min(len(a), e + win))):
+            jump = float(np.max(np.abs(np.diff(a[lo:hi]))))
+            assert jump < 0.01 and jump < 0.1 * speech_jump, (s, e, jump)
+    # The pause phone covers each join.
+    for s, e in runs:
+        mid = (s + e) / 2 / sr
+        covering = [p for p in res.phones if p.start <= mid < p.end]
+        assert covering and covering[0].symbol == "_"
+
+
+@needs_piper
+@pytest.mark.slow
+def test_worker_restarts_after_crash(piper):
+    piper.start()
+    old = piper.pid
+    assert old is not None
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while piper.pid == old and time.monotonic() < deadline:
+        time.sleep(0.05)
+    res = synthesize("The voice came back.")
+    assert res.duration > 0.5
+    assert piper.pid is not None and piper.pid != old
+
+
+@needs_piper
+@pytest.mark.slow
+def test_worker_timeout_is_a_clean_error():
+    backend = PiperBackend(request_timeout=0.001)
+    try:
+        backend.start()
+        with pytest.raises(ModelUnavailableError, match="did not answer"):
+            backend.synthesize("This takes longer than a millisecond to say, surely.")
+        assert backend.pid is None  # the hung worker was killed
+    finally:
+        backend.close()
+
+
+def test_worker_protocol_keeps_stdout_clean(tmp_path):
+    """A worker that cannot load its voice answers with one JSON error line, not a traceback."""
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-m", "talker.speech.piper_worker", "--model", str(tmp_path / "no.onnx")],
+                          capture_output=True, timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    if b"No module named 'piper'" in proc.stdout:
+        pytest.skip("piper not installed")
+    lines = proc.stdout.decode().strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and '"event": "error"' in lines[0]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "😀👍🏽🇺🇸", "...!?", "★☆♥"])
+def test_unspeakable_text_is_a_text_error(text):
+    with pytest.raises(TextError) as exc:
+        synthesize(text)
+    assert exc.value.problem and exc.value.fix
+
+
+def test_empty_text_message():
+    with pytest.raises(TextError, match="The text is empty."):
+        synthesize("  ")
+
+
+def test_text_over_the_limit_names_both_lengths():
+    """Up to 5,000 characters are spoken (about 70 s of work here); beyond, a clear message."""
+    with pytest.raises(TextError, match=r"5,001 characters long; the limit is 5,000"):
+        synthesize("a" * 5001)
+    with pytest.raises(TextError, match=r"the limit is 100"):
+        synthesize("word " * 30, max_chars=100)
+    # 5,000 characters pass validation (synthesising them is exercised outside the unit tests).
+    assert speech_base._validate("word " * 1000, "en", 1.0, speech_base.MAX_TEXT_CHARS)[1] == "en"
+
+
+def test_non_string_speed_and_language_errors():
+    with pytest.raises(TextError):
+        synthesize(None)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="speed"):
+        synthesize("hello", speed=3.0)
+    with pytest.raises(InputError, match="speed"):
+        synthesize("hello", speed=float("nan"))
+    with pytest.raises(ModelUnavailableError, match="no voice for language 'fr'"):
+        synthesize("bonjour", language="fr")
+
+
+def test_missing_voice_names_what_to_install(monkeypatch):
+    monkeypatch.setattr("talker.speech.espeak_backend.shutil.which", lambda name: None)
+    with pytest.raises(ModelUnavailableError, match="apt-get install espeak-ng"):
+        get_backend("zh")
+
+
+# --------------------------------------------------------------------------- phone bookkeeping
+
+
+def test_phones_from_piper_samples_assign_blanks_and_marks():
+    sr = 1000
+    entries = [["^", 100, 20], ["p", 30, 10], ["ˈ", 5, 5], ["a", 50, 10], ["ː", 40, 0], [" ", 10, 0],
+               ["m", 20, 0], [".", 30, 0], ["$", 40, 0]]
+    phones = phones_from_samples(entries, sr)
+    assert [p.symbol for p in phones] == ["_", "p", "aː", " ", "m", "_"]
+    assert phones[1].start == pytest.approx(0.100) and phones[1].end == pytest.approx(0.150)  # blank before p is p's
+    assert phones[2].start == pytest.approx(0.150) and phones[2].end == pytest.approx(0.270)  # stress starts the vowel, ː ends it
+    assert phones[-1].end == pytest.approx(sum(e[1] + e[2] for e in entries) / sr)
+
+
+def test_phones_from_espeak_events():
+    phones = phones_from_events([["n", 0], ["i", 100], ["", 300], ["χ", 320], ["ɑu", 400], ["", 600]], 1000, 1000)
+    assert [p.symbol for p in phones] == ["n", "i", " ", "χ", "ɑu", "_"]
+    assert phones[-1].end == 1.0
+
+
+def test_join_results_fades_pauses_and_shifts_phones():
+    sr = 1000
+    tone = (0.5 * np.sin(np.arange(500) / 3.0)).astype(np.float32)
+    quiet = np.zeros(100, dtype=np.float32)
+    piece = np.concatenate([quiet, tone, quiet])
+    ph = [Phone("_", 0.0, 0.1), Phone("a", 0.1, 0.6), Phone("_", 0.6, 0.7)]
+    parts = [SpeechResult(piece, sr, list(ph), "One.", "en", "t"),
+             SpeechResult(piece.copy(), sr, [Phone(p.symbol, p.start, p.end) for p in ph], "Two.", "en", "t")]
+    audio, phones = join_results(parts)
+    assert phones[-1].end == pytest.approx(len(audio) / sr)
+    assert [p.symbol for p in phones] == ["_", "a", "_", "a", "_"]
+    gap = phones[2].end - phones[2].start
+    assert gap == pytest.approx(speech_base._PAUSE_SENTENCE, abs=0.03)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize("raw, spoken", [
+    ("I paid $5.50 for 3 apples on Jan. 5th, 2024.",
+     "I paid five dollars and fifty cents for three apples on January fifth, twenty twenty-four."),
+    ("It costs $1 or €2.5 million or £0.99.", "It costs one dollar or two point five million euros or ninety-nine pence."),
+    ("Growth was 12.5% in 1999 and 2005.", "Growth was twelve point five percent in nineteen ninety-nine and two "
+                                           "thousand five."),
+    ("Meet me at 3:30 p.m. Then at 10:05 or 7:00.",
+     "Meet me at three thirty PM. Then at ten oh five or seven o'clock."),
+    ("Dr. Smith met Mr. Jones, e.g. at St. Louis, etc. The end.",
+     "Doctor Smith met Mister Jones, for example at Saint Louis, et cetera. The end."),
+    ("Visit https://www.example.com/path?x=1 or mail john.doe@example.org now.",
+     "Visit example dot com or mail john dot doe at example dot org now."),
+    ("Hello 😀👍🏽 world 🇺🇸!", "Hello world!"),
+    ("The 1990s, the 21st century, 2nd and 112th.",
+     "The nineteen nineties, the twenty-first century, second and one hundred twelfth."),
+    ("Rock & roll: 1,234,567 people, 3.14, -5, 007.",
+     "Rock and roll: one million two hundred thirty-four thousand five hundred sixty-seven people, three point "
+     "one four, minus five, zero zero seven."),
+    ("2024-01-05 and 12/25/2024", "January fifth, twenty twenty-four and December twenty-fifth, twenty twenty-four"),
+    ("“Quoted” text — with  dashes…", "Quoted text, with dashes..."),
+    ("5 km, 1 kg and 25°C", "five kilometers, one kilogram and twenty-five degrees Celsius"),
+])
+def test_normalize_english(raw, spoken):
+    assert normalize_en(raw) == spoken
+    assert normalize_en(spoken) == spoken  # idempotent
+
+
+@pytest.mark.parametrize("n, words", [(0, "zero"), (13, "thirteen"), (40, "forty"), (101, "one hundred one"),
+                                      (1000000, "one million"), (2019, "two thousand nineteen")])
+def test_cardinal_en(n, words):
+    assert cardinal_en(n) == words
+
+
+def test_ordinals_and_years_en():
+    assert [ordinal_en(n) for n in (1, 2, 3, 5, 8, 9, 12, 20, 21, 100)] == [
+        "first", "second", "third", "fifth", "eighth", "ninth", "twelfth", "twentieth", "twenty-first",
+        "one hundredth"]
+    assert [year_en(y) for y in (1905, 1900, 2000, 2007, 2010, 1066)] == [
+        "nineteen oh five", "nineteen hundred", "two thousand", "two thousand seven", "twenty ten", "ten sixty-six"]
+
+
+@pytest.mark.parametrize("raw, spoken", [
+    ("我有2个苹果和3本书。", "我有两个苹果和三本书。"),
+    ("2024年1月5日，气温-5度，增长了12.5%。", "二零二四年一月五日，气温负五度，增长了百分之十二点五。"),
+    ("价格是¥12.50，或者$100。", "价格是十二点五元，或者一百美元。"),
+    ("现在是3:30，还有15:05。", "现在是三点三十分，还有十五点零五分。"),
+    ("电话10086，人口1400000000。", "电话一万零八十六，人口十四亿。"),
+    ("我喜欢Python编程, 你呢?", "我喜欢Python编程，你呢？"),
+    ("全角数字１２３和ＡＢＣ", "全角数字一百二十三和ABC"),
+    ("2024-03-15的会议", "二零二四年三月十五日的会议"),
+    ("1/2的人，第3名", "二分之一的人，第三名"),
+    ("你好😀！", "你好！"),
+])
+def test_normalize_chinese(raw, spoken):
+    assert normalize_zh(raw) == spoken
+
+
+@pytest.mark.parametrize("n, words", [(10, "十"), (15, "十五"), (110, "一百一十"), (1005, "一千零五"),
+                                      (1010, "一千零一十"), (10086, "一万零八十六"), (100000, "十万"),
+                                      (100010000, "一亿零一万"), (2000, "两千"),
+                                      (123456789, "一亿二千三百四十五万六千七百八十九")])
+def test_cardinal_zh(n, words):
+    assert cardinal_zh(n) == words
+
+
+def test_detect_script_language():
+    assert detect_script_language("Hello world") == "en"
+    assert detect_script_language("你好世界") == "zh"
+    assert detect_script_language("我喜欢Python编程") == "zh"
+    assert detect_script_language("こんにちは") == "ja"
+    assert detect_script_language("Привет") == "ru"
+    assert detect_script_language("😀 !!") == ""
+    assert not has_speakable("😀👍🏽 ...") and has_speakable("a😀")
+    assert normalize_text("Bonjour 😀", "fr") == "Bonjour"
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def test_split_sentences_en_and_zh():
+    assert split_sentences('Hello there. "How are you?" Fine.\nNext line') == [
+        "Hello there.", '"How are you?"', "Fine.", "Next line"]
+    assert split_sentences("你好。今天天气很好！我们去吧？好的") == ["你好。", "今天天气很好！", "我们去吧？", "好的"]
+
+
+def test_split_text_limits_and_never_cuts_words():
+    text = ("This is a very long sentence, with clauses; and more words that go on and on without any stop at "
+            "all until it ends. Short one. ") * 5
+    pieces = split_text(text, 60)
+    assert all(len(p) <= 60 for p in pieces)
+    words = set(text.split())
+    assert all(w in words for p in pieces for w in p.split())
+    assert " ".join(pieces).split() == text.split()
+    zh = "我们今天去公园散步然后去超市买东西再回家做饭吃饭看电视睡觉，明天早上起来继续工作学习锻炼身体。"
+    zh_pieces = split_text(zh, 15)
+    assert all(len(p) <= 15 for p in zh_pieces) and "".join(zh_pieces) == zh
+    assert split_text("a" * 50, 20) == ["a" * 20, "a" * 20, "a" * 10]  # no space anywhere: the only way
+
+
+# --------------------------------------------------------------------------- Mandarin with espeak-ng
+
+
+def test_zh_segments_pinyin_and_latin():
+    segs = zh_segments("你好，我喜欢Python。")
+    assert segs == [("cmn-latn-pinyin", "ni3 hao3, wo3 xi3 huan1"), ("en-us", "Python.")]
+
+
+@needs_espeak
+def test_chinese_synthesis_with_espeak():
+    res = synthesize("今天天气很好，我们去公园散步吧。我有2个苹果。", language="zh")
+    assert res.backend == "espeak-ng"
+    assert res.text == "今天天气很好，我们去公园散步吧。我有两个苹果。"
+    assert any("espeak-ng fallback" in w for w in res.warnings)
+    assert 3.0 < res.duration < 15.0
+    _check_phones(res)
+    assert {"tɕ", "p"} & {p.symbol for p in res.phones}
