@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the pinned set; `--dev` adds the test tools. Safe to re-run.
+# System packages (Debian/Ubuntu, as root): espeak-ng for the Mandarin fallback voice; with
+# --dev also Chromium + ChromeDriver for the browser tests. Without root they are skipped
+# with a note (Chinese speech and the browser tests then say what is missing).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-req=requirements.txt
-[ "${1:-}" = "--dev" ] && req=requirements-dev.txt
+dev=0; [ "${1:-}" = "--dev" ] && dev=1
+req=requirements.txt; [ $dev = 1 ] && req=requirements-dev.txt
+
+sys_pkgs=""
+command -v espeak-ng >/dev/null || sys_pkgs="espeak-ng"
+if [ $dev = 1 ]; then
+  command -v chromium >/dev/null || sys_pkgs="$sys_pkgs chromium"
+  command -v chromedriver >/dev/null || sys_pkgs="$sys_pkgs chromium-driver"
+fi
+if [ -n "$sys_pkgs" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install$sys_pkgs"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $sys_pkgs; } \
+      >/tmp/talker-apt.log 2>&1 || echo "setup: note: could not install$sys_pkgs (see /tmp/talker-apt.log)" >&2
+  else
+    echo "setup: note: install$sys_pkgs with your package manager for Chinese speech / browser tests" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv || exit 1
 pipq() { .venv/bin/python -m pip "$@" 2>&1 | grep -v "^WARNING: Location"; return "${PIPESTATUS[0]}"; }
 pipq install -q --upgrade "pip>=24" || exit 1

@@ -103,7 +103,12 @@ class TalkerPipeline:
         step(0.45, "rendering")
         t = time.perf_counter()
         renderer = self._renderer(feats, media, opt)
-        frames = _Timed(renderer.render(motion))
+        frames = renderer.render(motion)
+        if opt.label:
+            from .video.label import draw_label
+
+            frames = (draw_label(f) for f in frames)
+        frames = _Timed(frames)
         out = mux(frames, wav, sr, output, EncodeOptions(fps=int(feats.fps)), num_frames=n)
         timings["render"] = frames.seconds
         timings["encode"] = time.perf_counter() - t - frames.seconds

@@ -54,7 +54,11 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     tr = track_frames(decode.iter_frames(video, FPS, info=info), FPS, model_path=face_model, smooth=False,
                       source_name=video.name)
     audio = decode.read_audio(video, 24000, info=info)
-    heard = transcribe(audio, 24000, language=ref.language or None)
+    # the output's language is the text's, not the reference's (a German anchor can speak English)
+    from ..text.normalize import detect_script_language
+
+    lang = detect_script_language(text) if text and text.strip() else None
+    heard = transcribe(audio, 24000, language=lang or None)
     said = text if text and text.strip() else heard.text
     out: dict = {"video": video.name, "reference": Path(reference).name, "frames": tr.num_frames,
                  "face_ratio": round(tr.face_ratio, 4), "text": said, "heard": heard.text}
@@ -62,7 +66,7 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     mouth = mouth_opening(tr.landmarks)
     mouth[~tr.detected] = np.nan
     try:
-        al = align(audio, 24000, said, heard.language or "en")
+        al = align(audio, 24000, said, lang or heard.language or "en")
     except Exception as e:  # noqa: BLE001 - reported, the other measures still run
         al = None
         out["alignment_error"] = str(e)

@@ -121,7 +121,11 @@ class VisemeModel:
             return np.zeros((num_frames, len(MOUTH_CHANNELS)))
         traj = self.weights(phones, times) @ self.targets
         # Lips must meet on /p b m/: hold the jaw at rest over the closure, whatever the neighbours.
-        close = self.targets[PHONES.index("M")]
+        # Closure shape: /m/'s lips, the jaw at the speaker's rest. Real closures often keep the jaw
+        # a little open, but MediaPipe's mouthClose hardly registers it, so a renderer can only
+        # tell "lips shut" from a resting jaw.
+        close = self.targets[PHONES.index("M")].copy()
+        close[JAW] = min(close[JAW], 0.0)
         for p in phones:
             if p.phone in BILABIAL:
                 a = int(np.floor((p.start - self.lead) * fps))

@@ -43,7 +43,7 @@ class ClipRenderConfig(RenderConfig):
     pool_seconds: float = 20.0  # how much of the reference is kept as frames to draw from
     bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
     mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.4))
-    background_jaw_weight: float = 2.0  # prefer backgrounds with a closed mouth: less to cover
+    background_jaw_weight: float = 0.5  # prefer backgrounds with a closed mouth: less to cover
     mouth_pose_weight: float = 0.5  # prefer mouth frames posed like the background
     gap_weight: float = 1.0  # how much the visible lip gap counts in the mouth choice
     feather: float = 0.07  # mask blur, in face heights
@@ -110,10 +110,17 @@ class ClipRenderer:
         from ..eval.mouth import mouth_opening
 
         self._gap = np.nan_to_num(mouth_opening(lm), nan=0.0)
-        X = np.hstack([m[:, MOUTH_IDX], np.ones((m.shape[0], 1))])
-        self._gap_coef = np.linalg.solve(X.T @ X + 1e-3 * np.eye(X.shape[1]), X.T @ self._gap)
+        # jawOpen → visible gap, as the pool shows it (median per jaw decile): monotone, robust to
+        # the other channels, which a closure target may push outside what the pool contains.
+        jaw = m[:, index("jawOpen")]
+        edges = np.unique(np.percentile(jaw, np.linspace(0, 100, 11)))
+        bins = np.clip(np.searchsorted(edges, jaw, side="right") - 1, 0, max(0, edges.size - 2))
+        centres = np.array([np.median(jaw[bins == b]) for b in range(max(1, edges.size - 1)) if (bins == b).any()])
+        gaps = np.array([np.median(self._gap[bins == b]) for b in range(max(1, edges.size - 1)) if (bins == b).any()])
+        self._jaw_to_gap = (centres, np.maximum.accumulate(gaps))
         self._gap_sd = float(self._gap.std()) + 1e-3
-        self._closed = float(np.percentile(self._gap, 10)) + 0.15 * self._gap_sd
+        self._jaw_rest = float(np.percentile(jaw, 10))
+        self._shut_gap = float(np.percentile(self._gap, 12))
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -135,11 +142,12 @@ class ClipRenderer:
         # mouth: the target's mouth shape, from a frame posed like the chosen background
         mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
         mu /= MOUTH_W.sum()
-        want = np.hstack([motion[:, MOUTH_IDX], np.ones((motion.shape[0], 1))]) @ self._gap_coef
+        jaw_t = motion[:, index("jawOpen")]
+        want = np.interp(jaw_t, *self._jaw_to_gap)
         mu += self.cfg.gap_weight * ((want[:, None] - self._gap[None, :]) / self._gap_sd) ** 2
-        # a closure asked for must be a closure shown: open pool frames are ruled out there
-        shut = want < self._closed
-        mu[shut] += self.cfg.gap_weight * 4 * (self._gap[None, :] > self._closed)
+        # a closure asked for (jaw at the speaker's rest) must be a closure shown
+        shut = jaw_t <= self._jaw_rest
+        mu[shut] += self.cfg.gap_weight * 4 * (self._gap[None, :] > self._shut_gap)
         rot = pool[:, HEAD_ROTATION] / self._rot_scale
         pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)
         mouth = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs)

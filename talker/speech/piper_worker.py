@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later  (this program alone imports piper-tts; the rest of talker is Apache-2.0)
 """Piper voice worker: ``python -m talker.speech.piper_worker --model VOICE.onnx``.
 
 piper-tts is GPL-3.0-or-later and the talker core is Apache-2.0, so piper is only ever imported

@@ -1,0 +1,97 @@
+"""Generate and measure talking videos on the real references in ../shared (issue 3's table).
+
+For each clip in fixtures/video: text mode (a ~10 s English sentence) and audio mode (the
+LJSpeech sample); for each photo in fixtures/images and the bundled template: text mode.
+Each output is scored by ``talker.eval.report.evaluate``; a contact sheet of frames is saved
+next to it for people to look at.
+
+Usage: .venv/bin/python scripts/measure_generation.py OUT_DIR [--shared ../shared] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TEXT = ("Printing, in the only sense with which we are at present concerned, differs from most if not "
+        "from all the arts and crafts represented in the Exhibition.")
+AUDIO_TRANSCRIPT = TEXT
+
+
+def sheet(video: Path, out_png: Path, count: int = 8) -> None:
+    import cv2
+
+    from talker.media.decode import iter_frames
+
+    frames = list(iter_frames(video))
+    idx = np.linspace(0, len(frames) - 1, count).astype(int)
+    tiles = []
+    for i in idx:
+        f = frames[i]
+        s = 256 / max(f.shape[:2])
+        tiles.append(cv2.resize(f, (int(f.shape[1] * s) // 2 * 2, int(f.shape[0] * s) // 2 * 2)))
+    h = max(t.shape[0] for t in tiles)
+    tiles = [np.pad(t, ((0, h - t.shape[0]), (0, 0), (0, 0))) for t in tiles]
+    cv2.imwrite(str(out_png), np.hstack(tiles)[..., ::-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[2] / "shared"))
+    ap.add_argument("--only", help="run only jobs whose name contains this")
+    args = ap.parse_args()
+    shared = Path(args.shared)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TALKER_FACE_LANDMARKER", str(shared / "models" / "face_landmarker.task"))
+    from talker.eval.report import evaluate
+    from talker.pipeline import TalkerPipeline
+    from talker.templates.store import get_template
+
+    pipe = TalkerPipeline()
+    jobs = []
+    for clip in sorted((shared / "fixtures" / "video").glob("*.mp4")):
+        jobs.append((f"{clip.stem}__text", {"reference": clip, "text": TEXT}, clip, TEXT))
+        jobs.append((f"{clip.stem}__audio", {"reference": clip, "audio": shared / "fixtures/audio/en_printing_10s.wav",
+                                             "transcript": AUDIO_TRANSCRIPT}, clip, AUDIO_TRANSCRIPT))
+    for img in sorted((shared / "fixtures" / "images").glob("*")):
+        jobs.append((f"{img.stem}__text", {"reference": img, "text": TEXT}, img, TEXT))
+    jobs.append(("template_astronaut__text", {"template": "astronaut", "text": TEXT},
+                 get_template("astronaut").media_path, TEXT))
+    rows = []
+    for name, kw, ref, said in jobs:
+        if args.only and args.only not in name:
+            continue
+        t = time.perf_counter()
+        res = pipe.generate(out / f"{name}.mp4", **kw)
+        gen_s = time.perf_counter() - t
+        m = evaluate(ref, res.video, said, pipeline=pipe)
+        sheet(res.video, out / f"{name}.png")
+        row = {"job": name, "gen_s": round(gen_s, 2), "duration": round(res.duration, 2),
+               "timings": {k: round(v, 2) for k, v in res.timings.items()}, **m}
+        rows.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    (out / "results.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+    keys = ["bilabial_closed", "bilabial_auc", "av_offset_frames", "mouth_audio_corr", "mouth_audio_corr_ratio",
+            "identity_distance", "wer", "speaker_similarity", "head_motion_ratio"]
+    print(f"\n{'job':36s} " + " ".join(f"{k[:12]:>12s}" for k in keys))
+    for r in rows:
+        vals = []
+        for k in keys:
+            v = r.get(k)
+            vals.append(f"{v:12.3f}" if isinstance(v, (int, float)) and v is not None else f"{'-':>12s}")
+        print(f"{r['job']:36s} " + " ".join(vals))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
