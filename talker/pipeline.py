@@ -159,7 +159,12 @@ class TalkerPipeline:
                 phones = align(wav, 24000, text, lang).phones
             except Exception as e:  # noqa: BLE001 - lips then follow the audio energy alone
                 warnings.append(f"Could not align the words to the audio ({e}); the mouth follows loudness only.")
-        if not phones:
+        if phones:
+            from .audio.vad import speech_segments
+            from .motion.visemes import normalise_phones, with_pauses
+
+            phones = with_pauses(normalise_phones(phones), [(g.start, g.end) for g in speech_segments(wav, 24000)])
+        else:
             phones = _energy_phones(wav, 24000)
         return wav, 24000, phones, text, lang or "", "user audio", warnings
 

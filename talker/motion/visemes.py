@@ -83,8 +83,46 @@ def normalise_phones(phones) -> list[TimedPhone]:
             if out:
                 out[-1].end = max(out[-1].end, end)
             continue
+        if out and start - out[-1].end > 0.02:  # an aligner's unlabelled gap is a pause
+            if out[-1].phone == "SIL":
+                out[-1].end = start
+            else:
+                out.append(TimedPhone("SIL", out[-1].end, start))
+        if a == "SIL" and out and out[-1].phone == "SIL":
+            out[-1].end = max(out[-1].end, end)
+            continue
         out.append(TimedPhone(a, start, end))
     return out
+
+
+def with_pauses(phones: list[TimedPhone], speech: list[tuple[float, float]], min_pause: float = 0.08
+                ) -> list[TimedPhone]:
+    """Cut phones where voice activity says nobody speaks: aligners stretch a word's last phone
+    over the pause after it, which would hold the mouth mid-word through the silence."""
+    if not speech:
+        return phones
+    out: list[TimedPhone] = []
+    for p in phones:
+        parts = [(max(p.start, a), min(p.end, b)) for a, b in speech if b > p.start and a < p.end]
+        if p.phone == "SIL" or not parts:
+            out.append(TimedPhone("SIL", p.start, p.end))
+            continue
+        # keep the phone over its voiced extent; gaps of at least min_pause become silence
+        start, end = parts[0][0], parts[-1][1]
+        if start - p.start >= min_pause:
+            out.append(TimedPhone("SIL", p.start, start))
+        else:
+            start = p.start
+        out.append(TimedPhone(p.phone, start, end if p.end - end >= min_pause else p.end))
+        if p.end - end >= min_pause:
+            out.append(TimedPhone("SIL", end, p.end))
+    merged: list[TimedPhone] = []
+    for p in out:
+        if merged and p.phone == "SIL" and merged[-1].phone == "SIL":
+            merged[-1].end = p.end
+        else:
+            merged.append(p)
+    return merged
 
 
 @dataclass

@@ -42,7 +42,7 @@ BROW_IDX = np.array([i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith("
 class ClipRenderConfig(RenderConfig):
     pool_seconds: float = 20.0  # how much of the reference is kept as frames to draw from
     bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
-    mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.4))
+    mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.2))
     background_jaw_weight: float = 0.5  # prefer backgrounds with a closed mouth: less to cover
     mouth_pose_weight: float = 0.5  # prefer mouth frames posed like the background
     gap_weight: float = 1.0  # how much the visible lip gap counts in the mouth choice
