@@ -1,21 +1,22 @@
-"""Gradio demo: ``python app.py`` (also the Hugging Face Spaces entry point)."""
+"""Web demo and API: ``python app.py`` (also the Hugging Face Spaces / ModelScope entry point).
 
-import argparse
-import os
+Settings come from ``TALKER_*`` environment variables and the flags below (``--help``).
+"""
 
-from talker.app.ui import build_app
+import logging
+import sys
+
+from talker.app.config import AppConfig
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="talker web demo")
-    parser.add_argument("--host", default=os.environ.get("TALKER_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("TALKER_PORT", "7860")))
-    parser.add_argument("--templates-dir", default=None, help="templates folder (or TALKER_TEMPLATES_DIR)")
-    args = parser.parse_args()
-    if args.templates_dir:
-        os.environ["TALKER_TEMPLATES_DIR"] = args.templates_dir
-    build_app().launch(server_name=args.host, server_port=args.port, show_error=False)
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    cfg = AppConfig.from_args(argv)
+    from talker.app.ui import build_app, launch
+
+    demo = build_app(cfg)
+    launch(demo, cfg)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

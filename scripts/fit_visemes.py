@@ -24,7 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from talker.align.phones import align  # noqa: E402
 from talker.motion.code import FPS  # noqa: E402
 from talker.motion.visemes import (  # noqa: E402
-    BILABIAL, JAW, LABIODENTAL, MOUTH_CHANNELS, PHONES, VOWEL, SpeakerMouth, VisemeModel, normalise_phones,
+    BILABIAL,
+    JAW,
+    LABIODENTAL,
+    MOUTH_CHANNELS,
+    PHONES,
+    VOWEL,
+    SpeakerMouth,
+    VisemeModel,
+    normalise_phones,
 )
 from talker.pipeline import PipelineConfig, TalkerPipeline  # noqa: E402
 from talker.reference.analysis import AnalysisConfig  # noqa: E402

@@ -17,6 +17,7 @@ class GenerateOptions:
     max_side: int = 1280
     max_text_chars: int = 5000
     max_audio_seconds: float = 600.0
+    voice_match: bool = True  # nudge the stock voice's pitch/formants toward the reference (not cloning)
     label: bool = True  # visible "AI-generated" mark on every frame (metadata disclosure is always on)
 
 

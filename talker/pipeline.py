@@ -13,7 +13,6 @@ import numpy as np
 
 from .errors import InputError, SilentAudioError
 from .generate import GenerateOptions, GenerationResult
-
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
 from .reference.features import ReferenceFeatures
@@ -69,8 +68,12 @@ class TalkerPipeline:
 
     def generate(self, output: str | Path, *, template: str | None = None, reference: str | Path | None = None,
                  text: str | None = None, audio: str | Path | None = None, transcript: str | None = None,
-                 options: GenerateOptions | None = None, progress=None) -> GenerationResult:
-        """Reference + (text | audio) → talking video at ``output``."""
+                 reference_transcript: str | None = None, options: GenerateOptions | None = None,
+                 progress=None) -> GenerationResult:
+        """Reference + (text | audio) → talking video at ``output``.
+
+        ``transcript`` is what ``audio`` says; ``reference_transcript`` what the reference says.
+        """
         from .motion.generator import generate_motion
         from .video.encode import EncodeOptions, frames_for_audio, mux
 
@@ -83,16 +86,29 @@ class TalkerPipeline:
         t_all = time.perf_counter()
         t = time.perf_counter()
         step(0.02, "analysing the reference")
-        feats, media = self.reference(template=template, media=reference, progress=None)
+        feats, media = self.reference(template=template, media=reference, transcript=reference_transcript,
+                                      progress=None)
         timings["reference"] = time.perf_counter() - t
 
         step(0.15, "speech")
         t = time.perf_counter()
         if text is not None:
             wav, sr, phones, spoken, lang, engine_speech, warnings = self._speak(text, opt)
+            if opt.voice_match and feats.audio is not None:
+                # WORLD pitch/formant matching toward the reference, kept only where the speaker
+                # encoder says it brought the voice closer (talker.speech.voice_match)
+                from .speech.voice_match import apply_reference_voice
+
+                t_vm = time.perf_counter()
+                wav, vm = apply_reference_voice(wav, sr, feats.audio, feats.sample_rate, key=feats.content_hash)
+                timings["voice_match"] = time.perf_counter() - t_vm
+                warnings = [w for w in warnings if not w.startswith("The voice is a stock offline voice")]
+                warnings.append(vm["message"])
+                if vm.get("kept") == "matched":
+                    engine_speech += " + WORLD pitch/formant matching"
         else:
             wav, sr, phones, spoken, lang, engine_speech, warnings = self._listen(audio, transcript, opt)
-        timings["speech"] = time.perf_counter() - t
+        timings["speech"] = time.perf_counter() - t - timings.get("voice_match", 0.0)
 
         step(0.35, "motion")
         t = time.perf_counter()
@@ -108,7 +124,8 @@ class TalkerPipeline:
             from .video.label import draw_label
 
             frames = (draw_label(f) for f in frames)
-        frames = _Timed(frames)
+        frames = _Timed(frames, lambda i: step(0.45 + 0.5 * i / max(n, 1), "rendering and encoding")
+                        if i % 25 == 0 else None)
         out = mux(frames, wav, sr, output, EncodeOptions(fps=int(feats.fps)), num_frames=n)
         timings["render"] = frames.seconds
         timings["encode"] = time.perf_counter() - t - frames.seconds
@@ -183,9 +200,11 @@ class TalkerPipeline:
 class _Timed:
     """Iterator wrapper that adds up the time spent producing items (rendering vs encoding)."""
 
-    def __init__(self, it) -> None:
+    def __init__(self, it, on_item=None) -> None:
         self._it = iter(it)
         self.seconds = 0.0
+        self.count = 0
+        self._on_item = on_item
 
     def __iter__(self):
         return self
@@ -196,6 +215,9 @@ class _Timed:
             return next(self._it)
         finally:
             self.seconds += time.perf_counter() - t
+            self.count += 1
+            if self._on_item is not None:
+                self._on_item(self.count)
 
 
 def _energy_phones(audio: np.ndarray, sample_rate: int):

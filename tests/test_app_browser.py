@@ -1,0 +1,140 @@
+"""The page itself, driven in headless Chromium: pick a template, type text, generate, look.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (CI installs them); skips without them.
+The screenshot lands in ``outputs/tests/`` (git-ignored) and its path is printed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_app import ROOT, assert_playable, server_fixture  # noqa: F401 - the shared app fixture "server"
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+DRIVER = shutil.which("chromedriver")
+SHOTS = ROOT / "outputs" / "tests"
+
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="headless browser test needs chromium + chromedriver "
+                                       "(apt-get install -y chromium chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    pytest.importorskip("selenium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1400,1900", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        opts.add_argument(flag)
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    drv.set_page_load_timeout(60)
+    yield drv
+    drv.quit()
+
+
+def _wait(drv, cond, timeout: float, what: str):
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(drv, timeout, poll_frequency=0.5).until(cond)
+    except TimeoutException:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        drv.save_screenshot(str(SHOTS / "app_browser_failure.png"))
+        raise AssertionError(f"timed out waiting for {what}; see {SHOTS / 'app_browser_failure.png'}") from None
+
+
+def _click(drv, find, timeout: float = 30.0) -> None:
+    """Click once the page's loading overlays (progress spinners) have gone."""
+    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            find(drv).click()
+            return
+        except (ElementClickInterceptedException, StaleElementReferenceException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_pick_template_type_generate(server, browser):
+    from selenium.webdriver.common.by import By
+
+    drv = browser
+    drv.get(server.url)
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#tpl-gallery button img"), 60, "the template gallery")
+    _click(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#tpl-gallery button img")[0])
+    _wait(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#tpl-name input").get_attribute("value") == "astronaut",
+          20, "the template to be picked")
+    box = drv.find_element(By.CSS_SELECTOR, "#text-input textarea")
+    box.clear()
+    box.send_keys("Hello from the browser test. The astronaut is speaking now.")
+    t = time.perf_counter()
+    _click(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#generate-btn"))
+    video = _wait(drv, lambda d: (d.find_elements(By.CSS_SELECTOR, "#out-video video[src]") or [None])[0], 180,
+                  "the generated video")
+    _wait(drv, lambda d: "what ran" in d.find_element(By.ID, "out-details").text, 30, "the engine table")
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#out-mel img[src]"), 30, "the mel picture")
+    took = time.perf_counter() - t
+    # the page's video is the server's file: fetch it as the browser would and check it plays
+    import urllib.request
+
+    src = video.get_attribute("src")
+    out = SHOTS / "app_browser.mp4"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(src, timeout=30) as r:
+        out.write_bytes(r.read())
+    assert_playable(out, 2.0)
+    ready = drv.execute_script(
+        "const v = arguments[0]; return new Promise(res => { if (v.readyState >= 1) res(v.duration);"
+        " v.addEventListener('loadedmetadata', () => res(v.duration)); setTimeout(() => res(-1), 15000); });", video)
+    assert ready and ready > 2.0, f"the browser could not load the video (duration {ready})"
+    errors = [e.text for e in drv.find_elements(By.CSS_SELECTOR, ".toast-body.error")]
+    assert not errors, errors
+    height = drv.execute_script("return document.documentElement.scrollHeight")
+    drv.set_window_size(1400, min(int(height) + 40, 4000))  # the whole page in one picture
+    time.sleep(1.5)  # let images finish painting
+    shot = SHOTS / "app_browser.png"
+    drv.save_screenshot(str(shot))
+    print(f"\nbrowser: generated in {took:.1f} s; screenshot {shot}")
+    assert shot.stat().st_size > 50_000
+
+
+def test_error_reaches_the_page(server, browser):
+    from selenium.webdriver.common.by import By
+
+    drv = browser
+    drv.get(server.url)
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#generate-btn"), 60, "the page")
+    drv.find_element(By.CSS_SELECTOR, "#text-input textarea").clear()
+    _click(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#generate-btn"))
+    toast = _wait(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "[data-testid='toast-body'], .toast-body")
+                                  if "Type the text" in e.text], 30, "the error message")
+    assert "Traceback" not in toast[0].text
+    drv.save_screenshot(str(Path(SHOTS) / "app_browser_error.png"))
+
+
+def test_example_runs_from_the_page(server, browser):
+    """Clicking the first example generates a video on the bundled template, offline."""
+    from selenium.webdriver.common.by import By
+
+    drv = browser
+    drv.get(server.url)
+    _wait(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "table tbody tr td")
+                          if "talking head" in e.text], 60, "the examples")
+    _click(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "table tbody tr td")
+                           if "talking head" in e.text][0])
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#out-video video[src]"), 180, "the example's video")
+    assert "Hello! I am a talking head" in drv.find_element(By.CSS_SELECTOR, "#text-input textarea").get_attribute(
+        "value")
