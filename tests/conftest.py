@@ -15,6 +15,15 @@ import pytest
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
 
+def pytest_configure(config):
+    """Tests never try a download, and use MediaPipe's real face model when ../shared has it
+    (tests of the bundled fallback force ``backend="face_mesh"`` themselves)."""
+    os.environ.setdefault("TALKER_OFFLINE", "1")
+    model = SHARED_DIR / "models" / "face_landmarker.task"
+    if model.exists():
+        os.environ.setdefault("TALKER_FACE_LANDMARKER", str(model))
+
+
 def require_shared(relpath: str = "") -> Path:
     """Path under ``../shared``; skip (or fail on CI) when it is absent."""
     path = SHARED_DIR / relpath if relpath else SHARED_DIR

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,18 +12,7 @@ from talker.align.phones import english_words, letters_to_sound
 from talker.eval.lipsync import av_offset, bilabial_lag, bilabial_scores, openness_target
 from talker.eval.mouth import mouth_opening
 
-try:
-    from .conftest import require_shared
-except ImportError:  # conftest not there: same contract, locally
-    def require_shared(relpath: str = "") -> Path:
-        path = Path(__file__).resolve().parents[2] / "shared" / relpath
-        if not path.exists():
-            msg = f"shared fixture not available: {path}"
-            if os.environ.get("CI"):
-                pytest.fail(msg)
-            pytest.skip(msg)
-        return path
-
+from .conftest import require_shared
 
 PRINTING = ("Printing, in the only sense with which we are at present concerned, differs from most if not "
             "from all the arts and crafts represented in the Exhibition")

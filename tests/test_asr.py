@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +12,8 @@ from talker.errors import InputError, ModelUnavailableError
 from talker.text import asr
 from talker.text.metrics import cer, normalize, wer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from .conftest import require_shared
+
 AUDIO = "fixtures/audio"
 CLIPS = {
     "en_nature_5s.wav": ("en", "Some call me nature, others call me mother nature."),
@@ -27,15 +26,7 @@ CLIPS = {
 ZH_CER_MAX = 0.30
 
 
-def _shared(relpath: str) -> Path:
-    """Fixture path; skipped without ../shared, but a failure on CI where it must exist."""
-    path = SHARED / relpath
-    if not path.exists():
-        msg = f"shared fixture missing: {path}"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+_shared = require_shared
 
 
 def _read(name: str, rate: int = 16000) -> np.ndarray:

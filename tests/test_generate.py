@@ -62,20 +62,14 @@ def test_photo_template_text_to_video(pipe, tmp_path):
 @pytest.mark.slow
 def test_clip_reference_text_measured(tmp_path):
     """The real pipeline on a real clip, scored with the project's own metrics."""
-    import os
-
     from talker.eval.report import evaluate
 
     clip = require_shared("fixtures/video/en_woman_flag_8s.mp4")
-    face = require_shared("models/face_landmarker.task")
-    os.environ["TALKER_FACE_LANDMARKER"] = str(face)
-    try:
-        pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache")))
-        res = pipe.generate(tmp_path / "flag.mp4", reference=clip, text=PRINTING)
-        assert res.engine["renderer"] == "clip-resequence"
-        m = evaluate(clip, res.video, PRINTING, pipeline=pipe)
-    finally:
-        os.environ.pop("TALKER_FACE_LANDMARKER", None)
+    require_shared("models/face_landmarker.task")  # conftest points TALKER_FACE_LANDMARKER at it
+    pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache")))
+    res = pipe.generate(tmp_path / "flag.mp4", reference=clip, text=PRINTING)
+    assert res.engine["renderer"] == "clip-resequence"
+    m = evaluate(clip, res.video, PRINTING, pipeline=pipe)
     assert m["identity_distance"] <= 0.35
     assert m["bilabial_closed"] >= 0.8 and m["bilabial_auc"] >= 0.9, m
     assert -2 <= m["av_offset_frames"] <= 5, m

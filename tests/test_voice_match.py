@@ -4,7 +4,6 @@ odd input; then one real reference, where the finding of scripts/eval_voice_matc
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,17 +22,7 @@ from talker.speech.voice_match import (  # noqa: E402
     recommended_settings,
 )
 
-try:
-    from .conftest import require_shared
-except ImportError:  # conftest not there: same contract, locally
-    def require_shared(relpath: str = "") -> Path:
-        path = Path(__file__).resolve().parents[2] / "shared" / relpath
-        if not path.exists():
-            msg = f"shared fixture not available: {path}"
-            if os.environ.get("CI"):
-                pytest.fail(msg)
-            pytest.skip(msg)
-        return path
+from .conftest import require_shared  # noqa: E402
 
 
 def _voice(sr: int, f0: float, seconds: float = 1.6, formant_scale: float = 1.0, gaps: bool = True,

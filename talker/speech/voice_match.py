@@ -39,6 +39,7 @@ MIN_VOICED_FRAMES = 20  # 0.1 s of voicing: fewer frames give meaningless statis
 NOTICE = ("The voice is a stock offline voice adjusted toward the reference (pitch and timbre by signal "
           "processing); it is not a clone of the reference speaker.")
 _MIN_SAMPLES_S = 0.05
+CHECK_SECONDS = 8.0  # how much speech the keep-or-drop decision listens to
 
 
 @dataclass(frozen=True)
@@ -382,26 +383,36 @@ def match_to_reference(audio: np.ndarray, sample_rate: int, reference: VoiceProf
     """The matching, kept only if the speaker encoder says it brought the voice closer to the
     reference (``check``; needs ``reference.embedding``). Never raises for audio reasons: on any
     failure the stock audio comes back with the reason in ``info``."""
+    audio = np.asarray(audio, dtype=np.float32)
+    # Judge on the first CHECK_SECONDS only: when matching does not help, the long WORLD pass over
+    # the whole text is never paid; when it does, short texts reuse the judged result.
+    seg = audio[: int(CHECK_SECONDS * sample_rate)]
     try:
-        out, info = match_voice(audio, sample_rate, None, reference, settings=settings)
+        out, info = match_voice(seg, sample_rate, None, reference, settings=settings)
     except Exception as e:  # noqa: BLE001 - matching is an optional nicety; the stock voice still speaks
-        return np.asarray(audio, dtype=np.float32), {"applied": [], "skipped": f"matching failed: {e}",
-                                                     "notice": NOTICE, "kept": "stock"}
+        return audio, {"applied": [], "skipped": f"matching failed: {e}", "notice": NOTICE, "kept": "stock"}
     info["kept"] = "matched" if info["applied"] else "stock"
-    if check and info["applied"] and reference.embedding is not None:
+    if not info["applied"]:
+        return audio, info
+    if check and reference.embedding is not None:
         from ..eval.voice import embed
 
         t = time.perf_counter()
         ref = reference.embedding / (np.linalg.norm(reference.embedding) + 1e-9)
         sims = []
-        for a in (audio, out):
+        for a in (seg, out):
             e = embed(a, sample_rate)
             sims.append(float(np.dot(e, ref) / (np.linalg.norm(e) + 1e-9)))
         info.update(similarity_stock=round(sims[0], 4), similarity_matched=round(sims[1], 4),
                     check_seconds=round(time.perf_counter() - t, 3))
         if sims[1] <= sims[0]:
             info["kept"] = "stock"
-            return np.asarray(audio, dtype=np.float32), info
+            return audio, info
+    if seg.size < audio.size:
+        try:
+            out, _ = match_voice(audio, sample_rate, None, reference, settings=settings)
+        except Exception as e:  # noqa: BLE001
+            return audio, {**info, "kept": "stock", "skipped": f"matching failed: {e}"}
     return out, info
 
 
