@@ -78,6 +78,21 @@ def strengths(bilabial: float) -> np.ndarray:
     return s
 
 
+CLOSING = ("mouthClose", "mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpper")
+
+
+def lip_closers_only(T: np.ndarray) -> np.ndarray:
+    """Press / roll / close belong to the lip-closing phones. MediaPipe's blendshapes entangle
+    them with smiling, so the free fit gives vowels lip pressing too, which a renderer reads as
+    "shut the lips" mid-vowel; they are zeroed outside /p b m f v/ and pauses."""
+    T = T.copy()
+    cols = [MOUTH_CHANNELS.index(c) for c in CLOSING]
+    for i, p in enumerate(PHONES):
+        if p not in BILABIAL and p not in LABIODENTAL and p != "SIL":
+            T[i, cols] = np.minimum(T[i, cols], 0.0)
+    return T
+
+
 def collect(paths: list[Path], pipe: TalkerPipeline) -> list[dict]:
     data = []
     for path in paths:
@@ -149,7 +164,7 @@ def main() -> int:
         for k in range(5):
             tr = [train[i] for i in range(len(train)) if i not in folds[k]]
             te = [train[i] for i in folds[k]]
-            m.targets = solve(tr, m)
+            m.targets = lip_closers_only(solve(tr, m))
             cv.append(score(te, m)[0])
         err = float(np.mean(cv))
         if best is None or err < best[0]:
@@ -158,7 +173,7 @@ def main() -> int:
     assert best is not None
     err, lead, width, floor, bil = best
     model = VisemeModel(np.zeros((len(PHONES), len(MOUTH_CHANNELS))), strengths(bil), width, floor, lead, 0.3)
-    model.targets = solve(train, model)
+    model.targets = lip_closers_only(solve(train, model))
     population = float(np.median([c["scale"] for c in train]))
     hand = VisemeModel(hand_table(), strengths(3.0), 0.6, 0.04, 0.02, 0.3)
     fit_mse, fit_r = score(held, model)
