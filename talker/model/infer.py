@@ -1,0 +1,115 @@
+"""Inference with the audio-visual DiT: a reference clip + new text -> mel, 25 fps motion, audio.
+
+The reference's own mel and motion are the prompt (the model continues that voice and that
+face), its transcript is prepended to the new text as F5-TTS does, and the total length comes
+from :func:`~talker.model.sampler.estimate_duration` unless given. Only the new part is
+returned; ``keep_prompt`` returns prompt + continuation for inspection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .dit import MEL_FPS, VIDEO_FPS, motion_to_mel_rate, motion_to_video_rate
+from .sampler import estimate_duration, sample
+from .text import encode_batch, load_vocab
+
+
+@dataclass
+class Prompt:
+    mel: torch.Tensor  # (P, 100) log-mel
+    motion: torch.Tensor | None  # (P, 61) raw (not normalised) at the mel rate, or None
+    text: str
+    video_frames: int  # 25 fps frames the prompt spans
+
+    @property
+    def frames(self) -> int:
+        return int(self.mel.shape[0])
+
+
+@dataclass
+class InferenceResult:
+    mel: torch.Tensor  # (N, 100) generated log-mel, prompt excluded
+    motion: np.ndarray | None  # (T, 61) at 25 fps, raw units, prompt excluded
+    audio: np.ndarray | None  # 24 kHz mono of the new part when a vocoder was given
+    sample_rate: int
+    prompt_frames: int  # mel frames of the prompt
+    total_frames: int  # mel frames of prompt + new part, as sampled
+    vocoder: str = ""
+    info: dict = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.mel.shape[0] / MEL_FPS
+
+
+def prompt_from_arrays(audio: np.ndarray, motion: np.ndarray | None, text: str) -> Prompt:
+    """A prompt from 24 kHz audio and its 25 fps motion (the audio is cut to whole video frames)."""
+    from .vocoder import mel_spectrogram
+
+    n_video = int(motion.shape[0]) if motion is not None else int(len(audio) * VIDEO_FPS // 24000)
+    audio = np.asarray(audio, dtype=np.float32)[: n_video * 960]
+    mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(audio))).T.contiguous()
+    mot = None
+    if motion is not None:
+        mot = motion_to_mel_rate(torch.as_tensor(np.asarray(motion), dtype=torch.float32), mel.shape[0])
+    return Prompt(mel, mot, text, n_video)
+
+
+def prompt_from_features(feats) -> Prompt:
+    """The whole analysed reference (``ReferenceFeatures``) as the prompt."""
+    if feats.audio is None:
+        raise ValueError(f"reference '{feats.source}' has no audio: the DiT needs the voice as its prompt")
+    return prompt_from_arrays(feats.audio, feats.motion, feats.transcript)
+
+
+def _join(ref_text: str, gen_text: str) -> str:
+    ref_text = ref_text.strip()
+    if ref_text and ref_text[-1].isascii():
+        ref_text += " "  # F5 pads an ASCII-ending reference text so words do not run together
+    return ref_text + gen_text.strip()
+
+
+@torch.no_grad()
+def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = None, speed: float = 1.0,
+             nfe_steps: int = 32, cfg_scale: float = 2.0, sway_coef: float | None = -1.0, seed: int | None = 0,
+             vocoder=None, keep_prompt: bool = False) -> InferenceResult:
+    """Continue ``prompt`` saying ``text``.
+
+    ``duration_frames`` is the number of NEW mel frames (default: estimated from the text
+    length ratio); the model is used as given, so pass the EMA weights in eval mode.
+    """
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    cfg = model.config
+    vocab = load_vocab(cfg.vocab or None)
+    p = prompt.frames
+    if duration_frames is None:
+        total = estimate_duration(p, prompt.text, text, speed)
+    else:
+        total = p + int(duration_frames)
+    ids = encode_batch([_join(prompt.text, text)], vocab).to(device)
+    mel_prompt = prompt.mel.to(device, dtype)[None]
+    use_motion = getattr(model, "motion", None) is not None and prompt.motion is not None
+    mot_prompt = model.normalize_motion(prompt.motion.to(device, dtype))[None] if use_motion else None
+    mel, mot, lens = sample(model, ids, mel_prompt, total, motion_prompt=mot_prompt, nfe_steps=nfe_steps,
+                            cfg_scale=cfg_scale, sway_coef=sway_coef, seed=seed)
+    n = int(lens[0])
+    start = 0 if keep_prompt else p
+    mel_out = mel[0, start:n].float().cpu()
+    motion_out = None
+    if mot is not None:
+        full = model.denormalize_motion(mot[0, :n]).float().cpu()
+        n_video = int(round(n / MEL_FPS * VIDEO_FPS))
+        video = motion_to_video_rate(full, n_video).numpy()
+        motion_out = video if keep_prompt else video[min(prompt.video_frames, n_video):]
+    audio, label = None, ""
+    if vocoder is not None:
+        audio = vocoder.decode(mel_out.T[None]).squeeze().float().cpu().numpy()
+        label = getattr(vocoder, "label", type(vocoder).__name__)
+    info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text,
+            "estimated": duration_frames is None}
+    return InferenceResult(mel_out, motion_out, audio, 24000, p, n, label, info)
