@@ -226,3 +226,9 @@ def test_bilabial_closure_on_real_clip(monkeypatch):
         assert bad["auc"] < good["auc"] - 0.1
     off = av_offset(mouth, tr.audio, tr.sample_rate, tr.fps, alignment=al)
     assert -2 <= off.lag <= 5 and off.r > 0.15
+
+
+def test_numbers_are_spelled_like_the_synthesiser_says_them():
+    words = [w for w, _ in english_words("In 1984, 42 people paid $3.50 on the 21st.")]
+    assert words == ["in", "nineteen", "eighty", "four", "forty", "two", "people", "paid", "dollars", "three",
+                     "point", "five", "zero", "on", "the", "twenty", "first"]

@@ -103,49 +103,29 @@ class Alignment:
 
 # --------------------------------------------------------------------------- text → words
 
-_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-         "sixteen seventeen eighteen nineteen").split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
 _SYMBOLS = {"%": "percent", "&": "and", "+": "plus", "@": "at", "$": "dollars", "€": "euros", "£": "pounds"}
 
 
-def number_words(n: int) -> list[str]:
-    """Cardinal in English words; transcripts should arrive normalised, this only keeps digits from failing."""
-    if n < 0:
-        return ["minus", *number_words(-n)]
-    if n < 20:
-        return [_ONES[n]]
-    if n < 100:
-        return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
-    for value, name in _SCALES:
-        if n >= value:
-            if n >= 10**12:
-                break
-            head, rest = divmod(n, value)
-            return number_words(head) + [name] + (number_words(rest) if rest else [])
-    return [_ONES[int(d)] for d in str(n)]
-
-
 def _number_token(tok: str) -> list[str]:
+    """Digits spelled out with the speech normaliser's rules (years in pairs, decimals, ordinals),
+    so aligner and synthesiser agree on what a numeral sounds like."""
+    from ..text.normalize import number_en, ordinal_en, year_en
+
     digits = tok.replace(",", "")
     if re.fullmatch(r"\d+", digits):
         n = int(digits)
-        # Four-digit years are said in pairs ("nineteen eighty four").
-        if len(digits) == 4 and 1100 <= n <= 2099 and n % 1000 >= 10 and "," not in tok:
-            hi, lo = divmod(n, 100)
-            return number_words(hi) + (number_words(lo) if lo >= 10 else ["oh", *number_words(lo)])
-        return number_words(n)
+        if len(digits) == 4 and 1100 <= n <= 2099 and "," not in tok:
+            return year_en(n).replace("-", " ").split()
+        return number_en(digits).replace("-", " ").split()
     if re.fullmatch(r"\d+\.\d+", digits):
-        a, b = digits.split(".")
-        return number_words(int(a)) + ["point"] + [_ONES[int(d)] for d in b]
+        return number_en(digits).replace("-", " ").split()
     m = re.fullmatch(r"(\d+)(st|nd|rd|th)", digits)
     if m:
-        return number_words(int(m.group(1)))  # the cardinal is close enough for alignment
+        return ordinal_en(int(m.group(1))).replace("-", " ").split()
     # Mixed tokens such as "mp4" or "3d": letters and digit runs separately.
     out: list[str] = []
     for part in re.findall(r"\d+|[a-z']+", digits):
-        out += number_words(int(part)) if part.isdigit() else [part]
+        out += number_en(part).replace("-", " ").split() if part.isdigit() else [part]
     return out
 
 
@@ -165,7 +145,10 @@ def english_words(text: str) -> list[tuple[str, str]]:
             core = tok.lower()
             # Hyphens and slashes join words that are spoken separately.
             for piece in re.split(r"[-/_–—]+", core):
-                piece = re.sub(r"[^\w']+", "", piece).strip("'_")
+                if any(ch.isdigit() for ch in piece):  # keep a decimal point inside numbers
+                    piece = re.sub(r"[^\w'.,]+", "", piece).strip("'_.,")
+                else:
+                    piece = re.sub(r"[^\w']+", "", piece).strip("'_")
                 if not piece:
                     continue
                 if any(ch.isdigit() for ch in piece):
