@@ -75,7 +75,7 @@ class TalkerPipeline:
         ``transcript`` is what ``audio`` says; ``reference_transcript`` what the reference says.
         """
         from .motion.generator import generate_motion
-        from .video.encode import EncodeOptions, frames_for_audio, mux
+        from .video.encode import EncodeOptions, attach_audio, frames_for_audio, mux
 
         opt = options or GenerateOptions()
         step = progress or (lambda frac, desc: None)
@@ -92,23 +92,24 @@ class TalkerPipeline:
 
         step(0.15, "speech")
         t = time.perf_counter()
+        matching = None
         if text is not None:
             wav, sr, phones, spoken, lang, engine_speech, warnings = self._speak(text, opt)
             if opt.voice_match and feats.audio is not None:
                 # WORLD pitch/formant matching toward the reference, kept only where the speaker
-                # encoder says it brought the voice closer (talker.speech.voice_match)
+                # encoder says it brought the voice closer (talker.speech.voice_match). It keeps the
+                # timing, so it runs in a thread (WORLD releases the GIL) while the picture renders.
+                from concurrent.futures import ThreadPoolExecutor
+
                 from .speech.voice_match import apply_reference_voice
 
-                t_vm = time.perf_counter()
-                wav, vm = apply_reference_voice(wav, sr, feats.audio, feats.sample_rate, key=feats.content_hash)
-                timings["voice_match"] = time.perf_counter() - t_vm
-                warnings = [w for w in warnings if not w.startswith("The voice is a stock offline voice")]
-                warnings.append(vm["message"])
-                if vm.get("kept") == "matched":
-                    engine_speech += " + WORLD pitch/formant matching"
+                pool = ThreadPoolExecutor(max_workers=1)
+                matching = pool.submit(_timed_call, apply_reference_voice, wav, sr, feats.audio,
+                                       feats.sample_rate, key=feats.content_hash)
+                pool.shutdown(wait=False)
         else:
             wav, sr, phones, spoken, lang, engine_speech, warnings = self._listen(audio, transcript, opt)
-        timings["speech"] = time.perf_counter() - t - timings.get("voice_match", 0.0)
+        timings["speech"] = time.perf_counter() - t
 
         step(0.35, "motion")
         t = time.perf_counter()
@@ -126,9 +127,25 @@ class TalkerPipeline:
             frames = (draw_label(f) for f in frames)
         frames = _Timed(frames, lambda i: step(0.45 + 0.5 * i / max(n, 1), "rendering and encoding")
                         if i % 25 == 0 else None)
-        out = mux(frames, wav, sr, output, EncodeOptions(fps=int(feats.fps)), num_frames=n)
+        enc = EncodeOptions(fps=int(feats.fps))
+        if matching is None:
+            out = mux(frames, wav, sr, output, enc, num_frames=n)
+        else:
+            silent = Path(output).with_name(Path(output).stem + ".video.mp4")
+            try:
+                mux(frames, None, sr, silent, enc, num_frames=n)
+                t_wait = time.perf_counter()
+                (wav, vm), timings["voice_match"] = matching.result()
+                timings["voice_match_wait"] = time.perf_counter() - t_wait
+                warnings = [w for w in warnings if not w.startswith("The voice is a stock offline voice")]
+                warnings.append(vm["message"])
+                if vm.get("kept") == "matched":
+                    engine_speech += " + WORLD pitch/formant matching"
+                out = attach_audio(silent, wav, sr, output, enc)
+            finally:
+                silent.unlink(missing_ok=True)
         timings["render"] = frames.seconds
-        timings["encode"] = time.perf_counter() - t - frames.seconds
+        timings["encode"] = time.perf_counter() - t - frames.seconds - timings.get("voice_match_wait", 0.0)
         timings["total"] = time.perf_counter() - t_all
         step(1.0, "done")
         engine = {"speech": engine_speech, "motion": "offline visemes + reference style",
@@ -195,6 +212,12 @@ class TalkerPipeline:
         from .render.photo import PhotoRenderer
 
         return PhotoRenderer(feats, media, RenderConfig(paste_back=not opt.crop, max_side=opt.max_side, seed=opt.seed))
+
+
+def _timed_call(fn, *args, **kwargs):
+    t = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - t
 
 
 class _Timed:

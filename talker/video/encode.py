@@ -108,3 +108,29 @@ def mux(frames: Iterable[np.ndarray], audio: np.ndarray | None, sample_rate: int
         return out
     finally:
         tmp.cleanup()
+
+
+def attach_audio(video: str | Path, audio: np.ndarray, sample_rate: int, out_path: str | Path,
+                 options: EncodeOptions | None = None) -> Path:
+    """Put ``audio`` on an already encoded (silent) video without re-encoding the picture.
+
+    Lets the picture be rendered while the audio is still being finished elsewhere.
+    """
+    opt = options or EncodeOptions()
+    out = Path(out_path)
+    tags = {"comment": DISCLOSURE, "description": DISCLOSURE, "encoder_note": "talker", **(opt.metadata or {})}
+    with tempfile.TemporaryDirectory(prefix="talker-mux-") as tmp:
+        wav = write_wav(Path(tmp) / "audio.wav", audio, sample_rate)
+        part = out.with_name(out.stem + ".part.mp4")
+        args = ["-y", "-loglevel", "error", "-i", ffmpeg.safe_input(video), "-i", str(wav), "-map", "0:v:0",
+                "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", opt.audio_bitrate, "-af", "apad",
+                "-shortest", "-movflags", "+faststart+use_metadata_tags"]
+        for k, v in tags.items():
+            args += ["-metadata", f"{k}={v}"]
+        proc = ffmpeg.run([*args, str(part.resolve())], timeout=600)
+        if proc.returncode != 0:
+            part.unlink(missing_ok=True)
+            raise TalkerError(f"Adding the audio failed: {proc.stderr.decode('utf-8', 'replace').strip()[-300:]}",
+                              "Check free disk space and try again.")
+        os.replace(part, out)
+    return out
