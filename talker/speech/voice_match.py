@@ -386,7 +386,7 @@ def match_to_reference(audio: np.ndarray, sample_rate: int, reference: VoiceProf
     audio = np.asarray(audio, dtype=np.float32)
     # Judge on the first CHECK_SECONDS only: when matching does not help, the long WORLD pass over
     # the whole text is never paid; when it does, short texts reuse the judged result.
-    seg = audio[: int(CHECK_SECONDS * sample_rate)]
+    seg = audio if audio.size <= 1.5 * CHECK_SECONDS * sample_rate else audio[: int(CHECK_SECONDS * sample_rate)]
     try:
         out, info = match_voice(seg, sample_rate, None, reference, settings=settings)
     except Exception as e:  # noqa: BLE001 - matching is an optional nicety; the stock voice still speaks
