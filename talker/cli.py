@@ -30,14 +30,18 @@ def _add_analysis_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="analyse again even if cached")
 
 
+def _emit(result: dict, as_json: bool, width: int = 18) -> None:
+    """A result as one JSON object, or as aligned ``key value`` lines for people."""
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        for k, v in result.items():
+            print(f"{k:{width}s} {v}")
+
+
 def cmd_reference_analyze(args) -> int:
     feats = _pipeline(args).analyze(args.clip, transcript=args.transcript, language=args.language)
-    summary = feats.summary()
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        for k, v in summary.items():
-            print(f"{k:18s} {v}")
+    _emit(feats.summary(), args.json)
     return 0
 
 
@@ -103,11 +107,7 @@ def cmd_eval(args) -> int:
     from .eval.report import evaluate
 
     res = evaluate(args.reference, args.video, args.text, pipeline=_pipeline(args), face_model=args.face_model)
-    if args.json:
-        print(json.dumps(res, ensure_ascii=False))
-    else:
-        for k, v in res.items():
-            print(f"{k:28s} {v}")
+    _emit(res, args.json, 28)
     return 0
 
 

@@ -23,7 +23,6 @@ STYLE_IDX = np.array(
     [i for i, n in enumerate(BLENDSHAPE_NAMES) if not n.startswith(MOUTH_PREFIXES) and i not in BLINK]
     + list(range(HEAD.start, HEAD.stop)) + list(range(EYES.start, EYES.stop))
 )
-MOUTH_IDX = np.array([i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith(MOUTH_PREFIXES)])
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..media import decode
-from ..motion.code import BLENDSHAPE_NAMES, FPS, HEAD_ROTATION, HEAD_TRANSLATION, index
+from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
 from ..paths import cache_dir
 from ..reference.features import ReferenceFeatures
 from .base import RenderConfig, even_size
@@ -199,7 +199,7 @@ class ClipRenderer:
         out[y0:y1, x0:x1] = (roi + mask * (patch.astype(np.float32) - roi) + 0.5).astype(np.uint8)
         return out
 
-    def _crop(self, frame: np.ndarray, lm: np.ndarray, center: np.ndarray, side: float) -> np.ndarray:
+    def _crop(self, frame: np.ndarray, center: np.ndarray, side: float) -> np.ndarray:
         import cv2
 
         s = self.cfg.crop_size / side
@@ -221,8 +221,5 @@ class ClipRenderer:
             if self.cfg.paste_back:
                 yield frame
             else:
-                yield self._crop(frame, self.pool.landmarks[j], centers[t], side)
+                yield self._crop(frame, centers[t], side)
 
-
-def expected_frames(num_samples: int, sample_rate: int, fps: int = FPS) -> int:
-    return int(round(num_samples * fps / sample_rate))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-# The face silhouette as a loop, from the forehead round the right of the image and back.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
 # Lower silhouette from one cheek (at nose height) round the chin to the other.
 LOWER_OVAL = (323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93)
 CHIN = 152
@@ -13,5 +10,3 @@ NOSE_BOTTOM = 2
 FOREHEAD = 10
 # Points that do not move with the jaw or lips: nose ridge and base, cheekbones, eye corners.
 STABLE = (1, 2, 4, 5, 6, 168, 197, 195, 98, 327, 64, 294, 116, 345, 123, 352, 50, 280, 33, 133, 362, 263)
-INNER_LIPS_TOP, INNER_LIPS_BOTTOM = 13, 14
-MOUTH_CORNERS = (61, 291)

@@ -255,7 +255,17 @@ def _whisper_name_cached(name: str) -> bool:
         return False
 
 
-class WhisperBackend:
+class _Backend:
+    """Any-rate audio in; each backend implements ``_transcribe16k`` on 16 kHz mono."""
+
+    def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> Transcript:
+        return self._transcribe16k(_prepare(audio, sample_rate), language)
+
+    def _transcribe16k(self, x: np.ndarray, language: str | None) -> Transcript:
+        raise NotImplementedError
+
+
+class WhisperBackend(_Backend):
     """faster-whisper on CPU, int8; one model instance per process."""
 
     def __init__(self, name: str, locate, *, multilingual: bool, remote_name: str | None = None) -> None:
@@ -326,10 +336,6 @@ class WhisperBackend:
             lang, prob = max(likely, key=lambda cp: cp[1])
         return lang, float(prob)
 
-    def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> Transcript:
-        x = _prepare(audio, sample_rate)
-        return self._transcribe16k(x, language)
-
     def _transcribe16k(self, x: np.ndarray, language: str | None) -> Transcript:
         if _is_silent(x):
             return _empty(language, self.name)
@@ -399,7 +405,7 @@ def _funasr_cached(name: str) -> Path | None:
     return None
 
 
-class FunASRBackend:
+class FunASRBackend(_Backend):
     """FunASR via ``funasr.AutoModel``; only offered when the model is on disk (or downloads allowed)."""
 
     def __init__(self) -> None:
@@ -483,10 +489,6 @@ class FunASRBackend:
                 self._kind = kind
                 self.name = f"funasr:{'sensevoice' if kind == 'sensevoice' else 'paraformer-zh'}"
             return self._model
-
-    def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> Transcript:
-        x = _prepare(audio, sample_rate)
-        return self._transcribe16k(x, language)
 
     def _transcribe16k(self, x: np.ndarray, language: str | None) -> Transcript:
         if _is_silent(x):
