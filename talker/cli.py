@@ -20,7 +20,17 @@ def _pipeline(args):
         face_model=getattr(args, "face_model", None),
         use_cache=not getattr(args, "no_cache", False),
     )
-    return TalkerPipeline(PipelineConfig(templates_dir=getattr(args, "templates_dir", None), analysis=analysis))
+    from .model.engine import NeuralConfig
+
+    neural = NeuralConfig.from_env()
+    if getattr(args, "checkpoint", None):
+        neural.checkpoint = args.checkpoint
+    if getattr(args, "f5_checkpoint", None):
+        neural.f5_checkpoint = args.f5_checkpoint
+    if getattr(args, "vocoder", None) is not None:
+        neural.vocoder = args.vocoder or None
+    return TalkerPipeline(PipelineConfig(templates_dir=getattr(args, "templates_dir", None), analysis=analysis,
+                                         neural=neural))
 
 
 def _add_analysis_opts(p: argparse.ArgumentParser) -> None:
@@ -88,7 +98,9 @@ def cmd_templates_delete(args) -> int:
 def cmd_generate(args) -> int:
     from .generate import GenerateOptions
 
-    opt = GenerateOptions(language=args.language, speed=args.speed, seed=args.seed, crop=args.crop)
+    opt = GenerateOptions(language=args.language, speed=args.speed, seed=args.seed, crop=args.crop,
+                          voice_match=not args.no_voice_match, label=not args.no_label, engine=args.engine,
+                          nfe_steps=args.nfe, cfg_scale=args.cfg)
     pipe = _pipeline(args)
     res = pipe.generate(args.output, template=args.template, reference=args.reference, text=args.text,
                         audio=args.audio, transcript=args.transcript, options=opt)
@@ -153,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--crop", action="store_true", help="output the 512x512 face crop, not the full frame")
+    p.add_argument("--no-voice-match", action="store_true", help="keep the stock offline voice as it is")
+    p.add_argument("--no-label", action="store_true", help="no visible AI-generated mark (metadata stays)")
+    p.add_argument("--engine", choices=["auto", "offline", "neural"], default="auto",
+                   help="neural: the DiT checkpoint (--checkpoint or TALKER_DIT_CHECKPOINT); auto: neural when one "
+                        "is configured and the reference has speech")
+    p.add_argument("--checkpoint", help="talker DiT checkpoint: folder, .safetensors or Hugging Face repo id")
+    p.add_argument("--f5-checkpoint", help="F5-TTS checkpoint for voice cloning with the offline face motion")
+    p.add_argument("--vocoder", help="Vocos folder or repo id ('' = the Griffin-Lim fallback)")
+    p.add_argument("--nfe", type=int, default=32, help="neural engine: ODE steps")
+    p.add_argument("--cfg", type=float, default=2.0, help="neural engine: guidance scale")
     p.add_argument("--templates-dir")
     p.add_argument("--json", action="store_true")
     _add_analysis_opts(p)

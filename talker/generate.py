@@ -19,6 +19,9 @@ class GenerateOptions:
     max_audio_seconds: float = 600.0
     voice_match: bool = True  # nudge the stock voice's pitch/formants toward the reference (not cloning)
     label: bool = True  # visible "AI-generated" mark on every frame (metadata disclosure is always on)
+    engine: str = "auto"  # "offline", "neural" (a configured checkpoint) or "auto" (neural when it can run)
+    nfe_steps: int = 32  # neural engine: ODE steps
+    cfg_scale: float = 2.0  # neural engine: classifier-free guidance
 
 
 @dataclass

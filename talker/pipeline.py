@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import InputError, SilentAudioError
 from .generate import GenerateOptions, GenerationResult
+from .model.engine import NeuralConfig
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
 from .reference.features import ReferenceFeatures
@@ -24,12 +25,16 @@ class PipelineConfig:
     templates_dir: str | None = None  # None: $TALKER_TEMPLATES_DIR, else the bundled templates
     cache_dir: str | None = None  # None: the user cache
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    neural: NeuralConfig = field(default_factory=NeuralConfig.from_env)  # checkpoints for the neural engine
+
+ENGINES = ("auto", "offline", "neural")
 
 
 class TalkerPipeline:
     def __init__(self, config: PipelineConfig | None = None) -> None:
         self.config = config or PipelineConfig()
         self.cache = FeatureCache(Path(self.config.cache_dir) / "features" if self.config.cache_dir else None)
+        self._neural = None
 
     # -- references ---------------------------------------------------------------------------
     def analyze(self, media: str | Path, *, transcript: str | None = None, language: str | None = None,
@@ -93,8 +98,21 @@ class TalkerPipeline:
         step(0.15, "speech")
         t = time.perf_counter()
         matching = None
-        if text is not None:
-            wav, sr, phones, spoken, lang, engine_speech, warnings = self._speak(text, opt)
+        neural_motion = None
+        mode = "offline"  # not "path": gradio_client reads any {"path": …} in a JSON output as a file
+        warnings: list[str] = []
+        if text is not None and self._use_neural(opt, feats, warnings):
+            ns = self.neural_engine().speak(feats, text, language=opt.language, speed=opt.speed, seed=opt.seed,
+                                            nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale,
+                                            max_chars=opt.max_text_chars)
+            wav, sr, spoken, lang, engine_speech = ns.audio, ns.sample_rate, ns.text, ns.language, ns.label
+            warnings += ns.warnings
+            neural_motion = ns.motion
+            mode = "neural (joint speech + motion)" if neural_motion is not None else "neural speech + offline motion"
+            phones = [] if neural_motion is not None else self._timings(wav, spoken, lang, warnings)
+        elif text is not None:
+            wav, sr, phones, spoken, lang, engine_speech, more = self._speak(text, opt)
+            warnings += more
             if opt.voice_match and feats.audio is not None:
                 # WORLD pitch/formant matching toward the reference, kept only where the speaker
                 # encoder says it brought the voice closer (talker.speech.voice_match). It keeps the
@@ -108,13 +126,22 @@ class TalkerPipeline:
                                        feats.sample_rate, key=feats.content_hash)
                 pool.shutdown(wait=False)
         else:
-            wav, sr, phones, spoken, lang, engine_speech, warnings = self._listen(audio, transcript, opt)
+            if opt.engine == "neural":
+                warnings.append("The neural engine speaks text; with your own audio the offline motion generator "
+                                "drives the face.")
+            wav, sr, phones, spoken, lang, engine_speech, more = self._listen(audio, transcript, opt)
+            warnings += more
         timings["speech"] = time.perf_counter() - t
 
         step(0.35, "motion")
         t = time.perf_counter()
         n = frames_for_audio(wav.size, sr, int(feats.fps))
-        motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
+        if neural_motion is not None:
+            motion = _fit_frames(neural_motion, n)
+            engine_motion = "neural DiT (generated with the speech)"
+        else:
+            motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
+            engine_motion = "offline visemes + reference style"
         timings["motion"] = time.perf_counter() - t
 
         step(0.45, "rendering")
@@ -148,10 +175,33 @@ class TalkerPipeline:
         timings["encode"] = time.perf_counter() - t - frames.seconds - timings.get("voice_match_wait", 0.0)
         timings["total"] = time.perf_counter() - t_all
         step(1.0, "done")
-        engine = {"speech": engine_speech, "motion": "offline visemes + reference style",
+        engine = {"mode": mode, "speech": engine_speech, "motion": engine_motion,
                   "renderer": renderer.name, "tracker": feats.tracker_backend}
         return GenerationResult(out, wav, sr, motion, feats.fps, spoken, lang, engine, timings,
                                 list(feats.warnings) + warnings, phones)
+
+    def neural_engine(self):
+        """The neural engine over the configured checkpoint (loaded on first use, then kept)."""
+        if self._neural is None:
+            from .model.engine import NeuralEngine
+
+            self._neural = NeuralEngine(self.config.neural)
+        return self._neural
+
+    def _use_neural(self, opt: GenerateOptions, feats: ReferenceFeatures, warnings: list[str]) -> bool:
+        if opt.engine not in ENGINES:
+            raise InputError(f"Unknown engine '{opt.engine}'.", f"Use one of: {', '.join(ENGINES)}.")
+        if opt.engine == "offline":
+            return False
+        if opt.engine == "neural":
+            return True  # the engine itself says what is missing (checkpoint, a reference with speech)
+        if not self.config.neural.configured:
+            return False
+        if feats.kind != "video" or feats.audio is None:
+            warnings.append("The neural engine needs a reference clip with speech (its voice is the prompt); this "
+                            "reference uses the offline voice and motion.")
+            return False
+        return True
 
     def _speak(self, text: str, opt: GenerateOptions):
         from .audio.resample import resample
@@ -164,7 +214,6 @@ class TalkerPipeline:
         return wav, 24000, res.phones, res.text, res.language, res.backend, warnings
 
     def _listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions):
-        from .align.phones import align
         from .audio.loudness import normalize, rms_dbfs
         from .media.decode import read_audio
         from .media.probe import probe
@@ -187,6 +236,14 @@ class TalkerPipeline:
         else:
             tx = transcribe(wav, 24000, language=opt.language if opt.language not in (None, "auto") else None)
             text, lang = tx.text.strip(), tx.language
+        phones = self._timings(wav, text, lang, warnings)
+        return wav, 24000, phones, text, lang or "", "user audio", warnings
+
+    @staticmethod
+    def _timings(wav: np.ndarray, text: str, lang: str | None, warnings: list[str]):
+        """Phone timings of speech we did not synthesise: forced alignment, cut at pauses."""
+        from .align.phones import align
+
         phones = []
         if text:
             try:
@@ -197,10 +254,8 @@ class TalkerPipeline:
             from .audio.vad import speech_segments
             from .motion.visemes import normalise_phones, with_pauses
 
-            phones = with_pauses(normalise_phones(phones), [(g.start, g.end) for g in speech_segments(wav, 24000)])
-        else:
-            phones = _energy_phones(wav, 24000)
-        return wav, 24000, phones, text, lang or "", "user audio", warnings
+            return with_pauses(normalise_phones(phones), [(g.start, g.end) for g in speech_segments(wav, 24000)])
+        return _energy_phones(wav, 24000)
 
     def _renderer(self, feats: ReferenceFeatures, media: Path, opt: GenerateOptions):
         if feats.kind == "video":
@@ -212,6 +267,15 @@ class TalkerPipeline:
         from .render.photo import PhotoRenderer
 
         return PhotoRenderer(feats, media, RenderConfig(paste_back=not opt.crop, max_side=opt.max_side, seed=opt.seed))
+
+
+def _fit_frames(motion: np.ndarray, n: int) -> np.ndarray:
+    """Exactly ``n`` frames (a model's frame count can be off by one from the audio's)."""
+    if motion.shape[0] == n:
+        return motion.astype(np.float32)
+    if motion.shape[0] > n:
+        return motion[:n].astype(np.float32)
+    return np.concatenate([motion, np.repeat(motion[-1:], n - motion.shape[0], 0)]).astype(np.float32)
 
 
 def _timed_call(fn, *args, **kwargs):

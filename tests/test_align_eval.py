@@ -232,3 +232,15 @@ def test_numbers_are_spelled_like_the_synthesiser_says_them():
     words = [w for w, _ in english_words("In 1984, 42 people paid $3.50 on the 21st.")]
     assert words == ["in", "nineteen", "eighty", "four", "forty", "two", "people", "paid", "dollars", "three",
                      "point", "five", "zero", "on", "the", "twenty", "first"]
+
+
+def test_pauses_cut_vowels_but_keep_silent_plosive_closures():
+    from talker.motion.visemes import TimedPhone, with_pauses
+
+    phones = [TimedPhone("P", 0.0, 0.08), TimedPhone("AA", 0.08, 0.5), TimedPhone("B", 0.5, 0.6),
+              TimedPhone("IY", 0.6, 1.2)]
+    # voice activity hears nothing before 0.1 s (the /p/ closure is silent) and nothing after 0.9 s
+    out = with_pauses(phones, [(0.1, 0.9)])
+    assert (out[0].phone, out[0].start, out[0].end) == ("P", 0.0, 0.08)  # kept: lips must still close
+    assert [p.phone for p in out] == ["P", "AA", "B", "IY", "SIL"]
+    assert out[-2].end == pytest.approx(0.9) and out[-1].end == pytest.approx(1.2)

@@ -147,6 +147,7 @@ def test_generate_from_template_text(client):
     assert Image.open(curves).size[0] > 400 and Image.open(mel).size[0] > 400
     assert Path(audio).stat().st_size > 10_000
     assert summary["engine"]["device"] in ("cpu", "cuda") and "speech" in summary["timings"]
+    assert summary["engine"]["mode"] == "offline" and "Engine: **offline**" in details
     assert "video" not in summary  # no server paths in the answer
     assert "| speech |" in details
     print(f"text→video via API: {took:.1f} s for {summary['duration']:.1f} s of video; timings {summary['timings']}")

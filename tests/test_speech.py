@@ -229,7 +229,7 @@ def test_text_over_the_limit_names_both_lengths():
     with pytest.raises(TextError, match=r"the limit is 100"):
         synthesize("word " * 30, max_chars=100)
     # 5,000 characters pass validation (synthesising them is exercised outside the unit tests).
-    assert speech_base._validate("word " * 1000, "en", 1.0, speech_base.MAX_TEXT_CHARS)[1] == "en"
+    assert speech_base.validate_text("word " * 1000, "en", 1.0, speech_base.MAX_TEXT_CHARS)[1] == "en"
 
 
 def test_non_string_speed_and_language_errors():

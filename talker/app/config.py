@@ -24,7 +24,9 @@ class AppConfig:
     work_dir: str | None = None  # None: <cache>/app; uploads, outputs and app templates live here
     models_dir: str | None = None  # exported as TALKER_MODELS_DIR for the worker
     cache_dir: str | None = None  # exported as TALKER_CACHE_DIR for the worker
-    dit_checkpoint: str | None = None  # the neural engine is offered only when this file exists
+    dit_checkpoint: str | None = None  # talker DiT (folder, file or repo id): offers the neural engine
+    f5_checkpoint: str | None = None  # F5-TTS (audio only): neural voice with the offline face motion
+    vocoder: str | None = None  # Vocos folder or repo id (default charactr/vocos-mel-24khz)
     queue_size: int = 16  # waiting jobs beyond this are refused with a message
     concurrency: int = 1  # jobs that run at once (one worker process each)
     job_timeout: float = 300.0  # seconds; a job over this is stopped and its worker restarted
@@ -40,7 +42,8 @@ class AppConfig:
     ENV = {
         "host": "TALKER_HOST", "port": "TALKER_PORT", "templates_dir": "TALKER_TEMPLATES_DIR",
         "work_dir": "TALKER_WORK_DIR", "models_dir": "TALKER_MODELS_DIR", "cache_dir": "TALKER_CACHE_DIR",
-        "dit_checkpoint": "TALKER_DIT_CHECKPOINT", "queue_size": "TALKER_QUEUE_SIZE",
+        "dit_checkpoint": "TALKER_DIT_CHECKPOINT", "f5_checkpoint": "TALKER_F5_CHECKPOINT",
+        "vocoder": "TALKER_VOCODER", "queue_size": "TALKER_QUEUE_SIZE",
         "concurrency": "TALKER_CONCURRENCY", "job_timeout": "TALKER_JOB_TIMEOUT",
         "max_upload_mb": "TALKER_MAX_UPLOAD_MB", "max_reference_seconds": "TALKER_MAX_REFERENCE_SECONDS",
         "max_audio_seconds": "TALKER_MAX_AUDIO_SECONDS", "max_text_chars": "TALKER_MAX_TEXT_CHARS",
@@ -101,11 +104,26 @@ class AppConfig:
         return self.work_path / "uploads"
 
     def neural_available(self) -> bool:
-        return bool(self.dit_checkpoint) and Path(self.dit_checkpoint).is_file()
+        """A checkpoint is set and is an existing path or looks like a Hugging Face repo id (which is
+        fetched, or refused with a clear message offline, when a job first uses it)."""
+        import re
+
+        def usable(source: str | None) -> bool:
+            if not source:
+                return False
+            if Path(source).expanduser().exists():
+                return True
+            return not source.startswith((".", "/", "~")) and re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", source) is not None
+
+        return usable(self.dit_checkpoint) or usable(self.f5_checkpoint)
 
     def worker_env(self) -> dict[str, str]:
         """Variables the worker process needs so that it finds the same models and caches."""
         env = {"TALKER_TEMPLATES_DIR": str(self.templates_path)}
+        for name, var in (("dit_checkpoint", "TALKER_DIT_CHECKPOINT"), ("f5_checkpoint", "TALKER_F5_CHECKPOINT"),
+                          ("vocoder", "TALKER_VOCODER")):
+            if getattr(self, name):
+                env[var] = str(getattr(self, name))
         if self.models_dir:
             env["TALKER_MODELS_DIR"] = str(self.models_dir)
         if self.cache_dir:

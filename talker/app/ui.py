@@ -181,7 +181,8 @@ def details_markdown(summary: dict) -> str:
     eng, t = summary.get("engine", {}), summary.get("timings", {})
     what = {"reference": eng.get("tracker", ""), "speech": eng.get("speech", ""), "motion": eng.get("motion", ""),
             "render": eng.get("renderer", ""), "encode": "ffmpeg libx264 + aac"}
-    rows = ["| stage | what ran | seconds |", "|---|---|---:|"]
+    rows = [f"Engine: **{eng['mode']}**\n"] if eng.get("mode") else []
+    rows += ["| stage | what ran | seconds |", "|---|---|---:|"]
     for k, v in t.items():
         if k != "total":
             rows.append(f"| {k} | `{what.get(k, '')}` | {v:.2f} |")
@@ -244,8 +245,9 @@ def build_app(cfg: AppConfig | None = None, runner=None):
             raise gr.Error(f"The engine '{engine}' is not available here. Available: {', '.join(engines)}.")
         job = {"kind": "generate", "out_dir": str(app.job_dir()), "text": text,
                "reference_transcript": reference_transcript or "",
-               "options": options(language, speed, seed, size, label),
-               "engine": {"name": engine or ENGINE_OFFLINE, "steps": steps, "guidance": guidance},
+               "options": {**options(language, speed, seed, size, label),
+                           "engine": "neural" if engine == ENGINE_NEURAL else "offline",
+                           "nfe_steps": int(steps or 32), "cfg_scale": float(guidance if guidance is not None else 2.0)},
                **reference_args(template, reference)}
         return outputs_of(app.run(job, progress))
 

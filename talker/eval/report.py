@@ -73,7 +73,7 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     if al is not None:
         b = bilabial_scores(mouth, FPS, al)
         out.update(bilabial_closed=round(b["closed"], 4), bilabial_auc=round(b["auc"], 4),
-                   bilabial_count=b["n_bilabial"])
+                   bilabial_count=b["n_bilabial"], bilabial_failures=b["failures"])
     off = av_offset(mouth, audio, 24000, FPS, alignment=al)
     out.update(av_offset_frames=off.lag, mouth_audio_corr=round(off.r, 4), av_feature=off.feature)
     if ref.kind == "video" and ref.audio is not None:

@@ -131,10 +131,27 @@ def _config_for(weights: Path, source: str, revision: str | None) -> ModelConfig
     return ModelConfig.from_dict(data["config"])
 
 
+def training_output(source: str | Path) -> str | Path:
+    """A training run folder (``RUN``) or one of its step folders → the EMA weights to use.
+
+    ``talker.train`` writes ``RUN/checkpoints/step_N/{ema,model}`` and names the newest step in
+    ``RUN/checkpoints/latest``; anything else is returned unchanged.
+    """
+    path = Path(str(source)).expanduser()
+    latest = path / "checkpoints" / "latest"
+    if latest.is_file():
+        path = path / "checkpoints" / latest.read_text(encoding="utf-8").strip()
+    for sub in ("ema", "model"):
+        if (path / sub / WEIGHTS_NAME).is_file() and not (path / WEIGHTS_NAME).is_file():
+            return path / sub
+    return source
+
+
 def load_model(source: str | Path, device: str | torch.device = "cpu", revision: str | None = None):
-    """A :class:`~talker.model.dit.TalkerDiT` in eval mode from a folder, file or repo id."""
+    """A :class:`~talker.model.dit.TalkerDiT` in eval mode from a folder, file, training run or repo id."""
     from .dit import TalkerDiT
 
+    source = training_output(source)
     weights = resolve_file(source, WEIGHTS_NAME, revision)
     cfg = _config_for(weights, str(source), revision)
     with torch.device("meta"):

@@ -35,6 +35,7 @@ PHONES: tuple[str, ...] = (
 )
 BILABIAL = frozenset({"P", "B", "M"})
 LABIODENTAL = frozenset({"F", "V"})
+STOPS = frozenset({"P", "B", "T", "D", "K", "G"})
 VOWEL = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 
 # espeak/Piper IPA (one symbol per character) → ARPAbet. Modifiers (ː ˈ ˌ) and anything unknown
@@ -103,6 +104,9 @@ def with_pauses(phones: list[TimedPhone], speech: list[tuple[float, float]], min
         return phones
     out: list[TimedPhone] = []
     for p in phones:
+        if p.phone in STOPS:  # a plosive's closure is silent by nature: voice activity says nothing
+            out.append(p)
+            continue
         parts = [(max(p.start, a), min(p.end, b)) for a, b in speech if b > p.start and a < p.end]
         if p.phone == "SIL" or not parts:
             out.append(TimedPhone("SIL", p.start, p.end))

@@ -44,8 +44,8 @@ class ClipRenderConfig(RenderConfig):
     bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
     mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.2))
     background_jaw_weight: float = 0.5  # prefer backgrounds with a closed mouth: less to cover
-    mouth_pose_weight: float = 0.5  # prefer mouth frames posed like the background
-    gap_weight: float = 1.0  # how much the visible lip gap counts in the mouth choice
+    mouth_pose_weight: float = 0.1  # prefer mouth frames posed like the background
+    gap_weight: float = 6.0  # how much the visible lip gap counts in the mouth choice
     feather: float = 0.07  # mask blur, in face heights
     chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
 
@@ -110,17 +110,25 @@ class ClipRenderer:
         from ..eval.mouth import mouth_opening
 
         self._gap = np.nan_to_num(mouth_opening(lm), nan=0.0)
-        # jawOpen → visible gap, as the pool shows it (median per jaw decile): monotone, robust to
-        # the other channels, which a closure target may push outside what the pool contains.
+        # jawOpen → visible gap as the pool shows it: a line through the per-decile medians (robust
+        # to the other channels, which a closure target may push outside what the pool contains).
+        # A line, not a step table, so every change of the jaw target is a change of the gap.
         jaw = m[:, index("jawOpen")]
         edges = np.unique(np.percentile(jaw, np.linspace(0, 100, 11)))
         bins = np.clip(np.searchsorted(edges, jaw, side="right") - 1, 0, max(0, edges.size - 2))
-        centres = np.array([np.median(jaw[bins == b]) for b in range(max(1, edges.size - 1)) if (bins == b).any()])
-        gaps = np.array([np.median(self._gap[bins == b]) for b in range(max(1, edges.size - 1)) if (bins == b).any()])
-        self._jaw_to_gap = (centres, np.maximum.accumulate(gaps))
+        used = [b for b in range(max(1, edges.size - 1)) if (bins == b).any()]
+        centres = np.array([np.median(jaw[bins == b]) for b in used])
+        gaps = np.array([np.median(self._gap[bins == b]) for b in used])
+        slope = float(np.polyfit(centres, gaps, 1)[0]) if centres.size > 1 and np.ptp(centres) > 1e-6 else 0.0
+        if slope <= 0:  # the pool shows no relation: spread the jaw over the gaps it does show
+            slope = float(np.ptp(self._gap)) / max(float(np.ptp(jaw)), 1e-6)
+        offset = float(np.median(gaps - slope * centres))
+        self._gap_range = (float(np.percentile(self._gap, 1)), float(np.percentile(self._gap, 99)))
+        self._jaw_to_gap = (slope, offset)
         self._gap_sd = float(self._gap.std()) + 1e-3
         self._jaw_rest = float(np.percentile(jaw, 10))
         self._shut_gap = float(np.percentile(self._gap, 12))
+        self._closed_gap = float(np.percentile(self._gap, 3))
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -143,10 +151,11 @@ class ClipRenderer:
         mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
         mu /= MOUTH_W.sum()
         jaw_t = motion[:, index("jawOpen")]
-        want = np.interp(jaw_t, *self._jaw_to_gap)
-        mu += self.cfg.gap_weight * ((want[:, None] - self._gap[None, :]) / self._gap_sd) ** 2
+        want = np.clip(self._jaw_to_gap[1] + self._jaw_to_gap[0] * jaw_t, *self._gap_range)
         # a closure asked for (jaw at the speaker's rest) must be a closure shown
         shut = jaw_t <= self._jaw_rest
+        want[shut] = np.minimum(want[shut], self._closed_gap)
+        mu += self.cfg.gap_weight * ((want[:, None] - self._gap[None, :]) / self._gap_sd) ** 2
         mu[shut] += self.cfg.gap_weight * 4 * (self._gap[None, :] > self._shut_gap)
         rot = pool[:, HEAD_ROTATION] / self._rot_scale
         pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)

@@ -145,7 +145,7 @@ def get_backend(language: str) -> SpeechBackend:
 # --------------------------------------------------------------------------- validation
 
 
-def _validate(text, language: str | None, speed: float, max_chars: int) -> tuple[str, str]:
+def validate_text(text, language: str | None, speed: float, max_chars: int) -> tuple[str, str]:
     if not isinstance(text, str):
         raise TextError(f"The text must be a string, not {type(text).__name__}.", "Pass the words to say as text.")
     stripped = text.strip()
@@ -276,7 +276,7 @@ def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_c
     ``language`` "auto" (or None) picks it from the script. Raises TextError / InputError for
     unusable input and ModelUnavailableError when no voice for the language is installed.
     """
-    stripped, lang = _validate(text, language, speed, max_chars)
+    stripped, lang = validate_text(text, language, speed, max_chars)
     warnings: list[str] = []
     script = detect_script_language(stripped)
     if script and script != lang and not (script == "en" and lang != "en"):
