@@ -6,6 +6,7 @@ One place decides this so that tests can redirect everything with ``TALKER_CACHE
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +38,11 @@ def templates_dir(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get("TALKER_TEMPLATES_DIR")
     return Path(env) if env else DEFAULT_TEMPLATES_DIR
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def is_repo_id(source: str) -> bool:
+    """``owner/name`` as the Hugging Face Hub spells repositories (and not a relative path)."""
+    return not source.startswith((".", "/", "~")) and _REPO_ID.match(source) is not None

@@ -137,7 +137,7 @@ class TalkerPipeline:
         t = time.perf_counter()
         n = frames_for_audio(wav.size, sr, int(feats.fps))
         if neural_motion is not None:
-            motion = _fit_frames(neural_motion, n)
+            motion = neural_motion  # the engine gives exactly the audio's frames
             engine_motion = "neural DiT (generated with the speech)"
         else:
             motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
@@ -267,15 +267,6 @@ class TalkerPipeline:
         from .render.photo import PhotoRenderer
 
         return PhotoRenderer(feats, media, RenderConfig(paste_back=not opt.crop, max_side=opt.max_side, seed=opt.seed))
-
-
-def _fit_frames(motion: np.ndarray, n: int) -> np.ndarray:
-    """Exactly ``n`` frames (a model's frame count can be off by one from the audio's)."""
-    if motion.shape[0] == n:
-        return motion.astype(np.float32)
-    if motion.shape[0] > n:
-        return motion[:n].astype(np.float32)
-    return np.concatenate([motion, np.repeat(motion[-1:], n - motion.shape[0], 0)]).astype(np.float32)
 
 
 def _timed_call(fn, *args, **kwargs):

@@ -92,13 +92,20 @@ def test_photo_reference_and_missing_checkpoint_messages(tmp_path, cache):
         pipe.generate(tmp_path / "e.mp4", reference=clip, text="Hi.", options=GenerateOptions(engine="neural"))
 
 
-def test_join_pieces_without_clicks():
+def test_join_pieces_without_clicks_and_motion_on_its_words():
     a = np.full(2400, 0.5, np.float32)
     b = np.full(2400, -0.5, np.float32)
-    out = _join([a, b], 24000)
+    out, none = _join([a, b], None)
+    assert none is None
     assert out.size == 4800 + int(0.12 * 24000)
     assert abs(out[2399]) < 0.05 and abs(out[-2400]) < 0.05  # faded at the seam
     assert np.abs(np.diff(out)).max() < 0.06  # no step anywhere
+    # two 1 s pieces whose motion is constant 1 and 2: each value stays on its own second of audio
+    one, two = np.ones(24000, np.float32) * 0.1, np.ones(24000, np.float32) * 0.1
+    audio, motion = _join([one, two], [np.ones((26, 61)), np.full((24, 61), 2.0)])
+    assert motion.shape == (frames_for_audio(audio.size, 24000, 25), 61)
+    assert (motion[:25] == 1).all() and (motion[25:28] == 1).all()  # held through the 0.12 s pause
+    assert (motion[28:] == 2).all() and motion.shape[0] == 28 + 25
 
 
 def test_app_offers_neural_engine_only_when_usable(tmp_path):

@@ -106,14 +106,10 @@ class AppConfig:
     def neural_available(self) -> bool:
         """A checkpoint is set and is an existing path or looks like a Hugging Face repo id (which is
         fetched, or refused with a clear message offline, when a job first uses it)."""
-        import re
+        from ..paths import is_repo_id
 
         def usable(source: str | None) -> bool:
-            if not source:
-                return False
-            if Path(source).expanduser().exists():
-                return True
-            return not source.startswith((".", "/", "~")) and re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", source) is not None
+            return bool(source) and (Path(source).expanduser().exists() or is_repo_id(source))
 
         return usable(self.dit_checkpoint) or usable(self.f5_checkpoint)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,12 +18,12 @@ from urllib.parse import urlparse
 import torch
 
 from ..errors import ModelUnavailableError
+from ..paths import is_repo_id
 from .config import ModelConfig
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 FORMAT = "talker-dit"
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def save_model(model, folder: str | Path, metadata: dict | None = None) -> Path:
@@ -78,7 +77,7 @@ def resolve_file(source: str | Path, filename: str, revision: str | None = None)
         if target.is_file():
             return target
         raise ModelUnavailableError(f"{path} has no {filename}.", "Point to the folder that holds the checkpoint.")
-    if not _REPO_ID.match(src):
+    if not is_repo_id(src):
         raise ModelUnavailableError(
             f"Model '{src}' is neither an existing file or folder nor a Hugging Face repo id (owner/name).",
             "Check the path, or give a repo id such as SWivid/F5-TTS.",

@@ -20,6 +20,8 @@ import numpy as np
 
 from ..errors import InputError, ModelUnavailableError
 
+SAMPLE_RATE = 24000
+
 
 @dataclass
 class NeuralConfig:
@@ -53,7 +55,6 @@ class NeuralSpeech:
     language: str
     label: str  # which model and vocoder ran
     warnings: list[str] = field(default_factory=list)
-    seconds: dict = field(default_factory=dict)
 
 
 def _device(name: str):
@@ -100,61 +101,29 @@ class NeuralEngine:
             self._vocoder = load_vocoder(self.config.vocoder, allow_fallback=True, device=self.device)
         return self._model, self._vocoder
 
-    @property
-    def joint(self) -> bool:
-        """True when the checkpoint also generates motion."""
-        model, _ = self._load()
-        return getattr(model, "motion", None) is not None
-
     def speak(self, feats, text: str, *, language: str | None = None, speed: float = 1.0, seed: int = 0,
               nfe_steps: int = 32, cfg_scale: float = 2.0, max_chars: int = 5000) -> NeuralSpeech:
-        import time
-
-        from ..speech.base import validate_text
-        from ..text.normalize import has_speakable, normalize_text
+        from ..speech.base import prepare_text
         from ..text.split import split_text
-        from ..video.encode import frames_for_audio
-        from .dit import VIDEO_FPS
         from .infer import generate
 
         if feats.audio is None or feats.kind != "video":
             raise InputError("The neural engine needs a reference clip with speech: its voice is the prompt.",
                              "Use a video reference in which the person speaks, or the offline engine for photos.")
-        stripped, lang = validate_text(text, language, speed, max_chars)
-        spoken = normalize_text(stripped, lang)
-        if not has_speakable(spoken):
-            from ..errors import TextError
-
-            raise TextError("The text has nothing to say once symbols and emoji are removed.",
-                            "Type words for the person to say.")
-        t = time.perf_counter()
+        spoken, lang, warnings = prepare_text(text, language, speed, max_chars)
         model, vocoder = self._load()
-        seconds = {"load": time.perf_counter() - t}
-        warnings: list[str] = []
         if getattr(vocoder, "is_fallback", False):
             warnings.append("Vocos weights are not available here, so speech is decoded by the Griffin-Lim "
                             "fallback vocoder (buzzy). Put charactr/vocos-mel-24khz in the Hugging Face cache for "
                             "proper audio.")
         prompt = self._prompt(feats, warnings)
-        t = time.perf_counter()
-        audios, motions = [], []
-        for i, piece in enumerate(split_text(spoken, self.config.piece_chars)):
-            res = generate(model, prompt, piece, speed=speed, nfe_steps=nfe_steps, cfg_scale=cfg_scale,
+        pieces = [generate(model, prompt, piece, speed=speed, nfe_steps=nfe_steps, cfg_scale=cfg_scale,
                            seed=seed + i, vocoder=vocoder)
-            audios.append(np.asarray(res.audio, dtype=np.float32))
-            if res.motion is not None:
-                motions.append(res.motion)
-        seconds["generate"] = time.perf_counter() - t
-        audio = _join(audios, 24000)
-        motion = None
-        if motions:  # pieces' frame counts are rounded: stretch the whole to the joined audio's frames
-            full = np.concatenate(motions, 0)
-            n = frames_for_audio(audio.size, 24000, int(VIDEO_FPS))
-            src = np.linspace(0, full.shape[0] - 1, n)
-            motion = np.stack([np.interp(src, np.arange(full.shape[0]), full[:, c]) for c in range(full.shape[1])], 1)
-            motion = motion.astype(np.float32)
+                  for i, piece in enumerate(split_text(spoken, self.config.piece_chars))]
+        audio, motion = _join([np.asarray(p.audio, dtype=np.float32) for p in pieces],
+                              [p.motion for p in pieces] if pieces and pieces[0].motion is not None else None)
         label = f"{self.source} + {getattr(vocoder, 'label', type(vocoder).__name__)}"
-        return NeuralSpeech(audio, 24000, motion, spoken, lang, label, warnings, seconds)
+        return NeuralSpeech(audio, SAMPLE_RATE, motion, spoken, lang, label, warnings)
 
     def _prompt(self, feats, warnings: list[str]):
         from .infer import prompt_from_features
@@ -172,23 +141,42 @@ def _short(source: str) -> str:
     return "/".join(Path(str(source)).parts[-2:])
 
 
-def _join(pieces: list[np.ndarray], sample_rate: int, fade_s: float = 0.01) -> np.ndarray:
-    """Concatenate with short fades at the seams (no clicks); a little silence between pieces."""
-    if not pieces:
-        return np.zeros(0, dtype=np.float32)
-    k = int(fade_s * sample_rate)
-    gap = np.zeros(int(0.12 * sample_rate), dtype=np.float32)
-    out = []
-    for i, p in enumerate(pieces):
-        p = p.copy()
-        m = min(k, p.size)
+def _join(audios: list[np.ndarray], motions: list[np.ndarray] | None, fade_s: float = 0.01, gap_s: float = 0.12
+          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pieces end to end with short fades (no clicks) and a little silence between them; each
+    piece's motion is stretched to its own audio and held through the silence after it, so the
+    face stays on the words. Nothing is trimmed (that would shift the motion against the audio).
+    Returns (audio, motion with exactly ``frames_for_audio(len(audio))`` frames, or None)."""
+    from ..video.encode import frames_for_audio
+    from .dit import VIDEO_FPS
+
+    fps = int(VIDEO_FPS)
+    k = int(fade_s * SAMPLE_RATE)
+    gap = np.zeros(int(gap_s * SAMPLE_RATE), dtype=np.float32)
+    out: list[np.ndarray] = []
+    for i, a in enumerate(audios):
+        a = a.copy()
+        m = min(k, a.size)
         if i > 0 and m:
-            p[:m] *= np.linspace(0, 1, m, dtype=np.float32)
-        if i < len(pieces) - 1 and m:
-            p[-m:] *= np.linspace(1, 0, m, dtype=np.float32)
-        out.append(p)
-        if i < len(pieces) - 1:
+            a[:m] *= np.linspace(0, 1, m, dtype=np.float32)
+        if i < len(audios) - 1 and m:
+            a[-m:] *= np.linspace(1, 0, m, dtype=np.float32)
+        out.append(a)
+        if i < len(audios) - 1:
             out.append(gap)
-    audio = np.concatenate(out)
+    audio = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
-    return audio * np.float32(0.99 / peak) if peak > 0.99 else audio
+    if peak > 0.99:
+        audio = audio * np.float32(0.99 / peak)
+    if not motions:
+        return audio, None
+    parts, done = [], 0
+    for i, (a, mo) in enumerate(zip(audios, motions, strict=True)):
+        end = done + a.size + (gap.size if i < len(audios) - 1 else 0)
+        want = frames_for_audio(end, SAMPLE_RATE, fps) - frames_for_audio(done, SAMPLE_RATE, fps)
+        speech = min(want, max(1, round(a.size * fps / SAMPLE_RATE)))
+        src = np.linspace(0, mo.shape[0] - 1, speech)
+        stretched = np.stack([np.interp(src, np.arange(mo.shape[0]), mo[:, c]) for c in range(mo.shape[1])], 1)
+        parts += [stretched, np.repeat(stretched[-1:], want - speech, 0)]
+        done = end
+    return audio, np.concatenate(parts).astype(np.float32)

@@ -266,6 +266,21 @@ def join_results(parts: list[SpeechResult], speed: float = 1.0) -> tuple[np.ndar
     return audio, phones
 
 
+def prepare_text(text, language: str | None, speed: float, max_chars: int) -> tuple[str, str, list[str]]:
+    """Validated, normalised text to speak, its language, and warnings: what every voice (the
+    offline backends and the neural engine) starts from."""
+    stripped, lang = validate_text(text, language, speed, max_chars)
+    warnings: list[str] = []
+    script = detect_script_language(stripped)
+    if script and script != lang and not (script == "en" and lang != "en"):
+        warnings.append(f"The text looks like '{script}' but is spoken with the '{lang}' voice.")
+    spoken = normalize_text(stripped, lang)
+    if not has_speakable(spoken):
+        raise TextError("The text has nothing to say once symbols and emoji are removed.",
+                        "Type words for the person to say.")
+    return spoken, lang, warnings
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -276,15 +291,7 @@ def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_c
     ``language`` "auto" (or None) picks it from the script. Raises TextError / InputError for
     unusable input and ModelUnavailableError when no voice for the language is installed.
     """
-    stripped, lang = validate_text(text, language, speed, max_chars)
-    warnings: list[str] = []
-    script = detect_script_language(stripped)
-    if script and script != lang and not (script == "en" and lang != "en"):
-        warnings.append(f"The text looks like '{script}' but is spoken with the '{lang}' voice.")
-    spoken = normalize_text(stripped, lang)
-    if not has_speakable(spoken):
-        raise TextError("The text has nothing to say once symbols and emoji are removed.",
-                        "Type words for the person to say.")
+    spoken, lang, warnings = prepare_text(text, language, speed, max_chars)
     voice = backend or get_backend(lang)
     pieces = split_text(spoken, max(20, int(piece_chars)))
     results = [voice.synthesize(p, language=lang, speed=float(speed)) for p in pieces]
