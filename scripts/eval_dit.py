@@ -9,9 +9,10 @@ against chance. Reported per clip: Pearson r of jawOpen and headYaw between gene
 tracked motion (generated resampled to the true length) and the mean L1 of the log-mel.
 Because one sample of a generative model is scored against one truth (L1 favours blurry
 averages), the held-out flow-matching loss of each whole clip under fixed noise is reported too:
-it measures the fit without sampling.
+it measures the fit without sampling. ``--mode audio`` gives the model the rest's real speech
+and generates only the motion (the audio-driven job; checkpoints trained with --audio-given).
 
-Usage: .venv/bin/python scripts/eval_dit.py CHECKPOINT [--videos DIR] [--duration est|true]
+Usage: .venv/bin/python scripts/eval_dit.py CHECKPOINT [--mode text|audio] [--videos DIR] [--duration est|true]
        [--seeds 0 1 2] [--json OUT.json]
 CHECKPOINT is a run folder (newest checkpoint's EMA), a checkpoint folder, or a model folder.
 """
@@ -89,6 +90,19 @@ def loop_to(x: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([x] * reps, axis=0)[:n]
 
 
+def viseme_jaw_r(audio: np.ndarray, text: str, language: str, true_jaw: np.ndarray) -> float:
+    """r of the offline viseme model's jawOpen (phones force-aligned in the real speech) with the truth."""
+    from talker.align.phones import align
+    from talker.motion.visemes import JAW, VisemeModel, normalise_phones
+
+    try:
+        phones = normalise_phones(align(audio, 24000, text, language).phones)
+    except Exception as exc:  # noqa: BLE001 - e.g. no aligner for the language: no baseline for this clip
+        print(f"  (no viseme baseline: {exc})")
+        return float("nan")
+    return pearson(VisemeModel.load().trajectory(phones, true_jaw.shape[0])[:, JAW], true_jaw)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
@@ -97,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", type=float, default=0.45, help="prompt share of each clip (snapped to a pause)")
     ap.add_argument("--duration", choices=["est", "true"], default="est",
                     help="est: length from the text ratio (as in use); true: the real length of the rest")
+    ap.add_argument("--mode", choices=["text", "audio"], default="text",
+                    help="text: speech and motion from the transcript; audio: the rest's real speech is given, "
+                         "motion only is generated (training with --audio-given)")
     ap.add_argument("--nfe", type=int, default=32)
     ap.add_argument("--cfg", type=float, default=2.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -109,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from talker.data.shards import collate, language_hint
     from talker.model.checkpoint import load_model
     from talker.model.dit import TalkerDiT, motion_to_mel_rate
-    from talker.model.infer import generate, prompt_from_arrays
+    from talker.model.infer import animate, generate, prompt_from_arrays
     from talker.model.text import encode_batch
     from talker.model.vocoder import mel_spectrogram
     from talker.motion.code import index
@@ -126,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     untrained.motion_std.copy_(trained.motion_std)
     step = json.loads((model_dir / "config.json").read_text()).get("step", "?")
     print(f"checkpoint {model_dir} (step {step}, {sum(p.numel() for p in trained.parameters()):,} params); "
-          f"duration {args.duration}, NFE {args.nfe}, CFG {args.cfg}, seeds {args.seeds}")
+          f"mode {args.mode}, duration {args.duration}, NFE {args.nfe}, CFG {args.cfg}, seeds {args.seeds}")
 
     face = args.face_model if Path(args.face_model).is_file() else None
     pipe = TalkerPipeline(PipelineConfig(analysis=AnalysisConfig(min_seconds=2.0, face_model=face)))
@@ -150,8 +167,12 @@ def main(argv: list[str] | None = None) -> int:
             rj, ry, l1, gen_s = [], [], [], []
             t0 = time.perf_counter()
             for seed in args.seeds:
-                res = generate(model, prompt, text_b, duration_frames=dur, nfe_steps=args.nfe, cfg_scale=args.cfg,
-                               seed=seed)
+                if args.mode == "audio":
+                    res = animate(model, prompt, feats.audio[cut * 960:], text_b, nfe_steps=args.nfe,
+                                  cfg_scale=args.cfg, seed=seed)
+                else:
+                    res = generate(model, prompt, text_b, duration_frames=dur, nfe_steps=args.nfe,
+                                   cfg_scale=args.cfg, seed=seed)
                 gm = to_length(res.motion, true_motion.shape[0])
                 rj.append(pearson(gm[:, jaw], true_motion[:, jaw]))
                 ry.append(pearson(gm[:, yaw], true_motion[:, yaw]))
@@ -164,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         row["copy"] = {"r_jaw": pearson(cm[:, jaw], true_motion[:, jaw]), "r_yaw": pearson(cm[:, yaw], true_motion[:, yaw]),
                        "mel_l1": float(np.abs(loop_to(prompt.mel.numpy(), n_true) - true_mel).mean())}
         row["mean_mel_l1"] = float(np.abs(prompt.mel.numpy().mean(0, keepdims=True) - true_mel).mean())
+        if args.mode == "audio":  # the offline generator's mouth for the same speech: the bar to beat
+            row["visemes"] = {"r_jaw": viseme_jaw_r(feats.audio[cut * 960:], text_b, feats.language,
+                                                    true_motion[:, jaw])}
         # held-out flow-matching loss of the whole clip (fixed noise): a sampling-free check of the fit
         mel_all = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(feats.audio))).T
         whole = collate([{"mel": mel_all, "motion": motion_to_mel_rate(torch.from_numpy(feats.motion).float(),
@@ -214,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     fm = {k: {m: float(np.mean([r[k][m] for r in rows])) for m in ("fm_audio", "fm_motion")} for k in ("trained", "untrained")}
     print(f"| **mean** | {fm['trained']['fm_audio']:.3f} | {fm['untrained']['fm_audio']:.3f} | "
           f"{fm['trained']['fm_motion']:.3f} | {fm['untrained']['fm_motion']:.3f} |")
+    if args.mode == "audio":
+        vis = [r["visemes"]["r_jaw"] for r in rows]
+        print("\nr jaw, offline visemes on the same speech: " + ", ".join(
+            f"{r['clip']} {f(v)}" for r, v in zip(rows, vis, strict=True)) + f"; mean {f(float(np.nanmean(vis)))}")
     if args.json:
         Path(args.json).write_text(json.dumps({"checkpoint": str(model_dir), "args": vars(args), "rows": rows,
                                                "mean": mean}, indent=1) + "\n")

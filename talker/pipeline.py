@@ -99,6 +99,7 @@ class TalkerPipeline:
         t = time.perf_counter()
         matching = None
         neural_motion = None
+        engine_neural_motion = ""
         mode = "offline"  # not "path": gradio_client reads any {"path": …} in a JSON output as a file
         warnings: list[str] = []
         if text is not None and self._use_neural(opt, feats, warnings):
@@ -126,11 +127,17 @@ class TalkerPipeline:
                                        feats.sample_rate, key=feats.content_hash)
                 pool.shutdown(wait=False)
         else:
-            if opt.engine == "neural":
-                warnings.append("The neural engine speaks text; with your own audio the offline motion generator "
-                                "drives the face.")
             wav, sr, phones, spoken, lang, engine_speech, more = self._listen(audio, transcript, opt)
             warnings += more
+            if self._use_neural(opt, feats, warnings, quiet=True):
+                engine = self.neural_engine()
+                if opt.engine == "neural" or engine.audio_driven:
+                    neural_motion, label, more = engine.animate(
+                        feats, wav, sr, spoken, num_frames=frames_for_audio(wav.size, sr, int(feats.fps)),
+                        seed=opt.seed, nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
+                    warnings += more
+                    if neural_motion is not None:
+                        mode, engine_neural_motion = "neural (motion from your audio)", label
         timings["speech"] = time.perf_counter() - t
 
         step(0.35, "motion")
@@ -138,7 +145,8 @@ class TalkerPipeline:
         n = frames_for_audio(wav.size, sr, int(feats.fps))
         if neural_motion is not None:
             motion = neural_motion  # the engine gives exactly the audio's frames
-            engine_motion = "neural DiT (generated with the speech)"
+            engine_motion = ("neural DiT (generated with the speech)" if text is not None
+                             else f"neural DiT ({engine_neural_motion})")
         else:
             motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
             engine_motion = "offline visemes + reference style"
@@ -188,7 +196,8 @@ class TalkerPipeline:
             self._neural = NeuralEngine(self.config.neural)
         return self._neural
 
-    def _use_neural(self, opt: GenerateOptions, feats: ReferenceFeatures, warnings: list[str]) -> bool:
+    def _use_neural(self, opt: GenerateOptions, feats: ReferenceFeatures, warnings: list[str],
+                    quiet: bool = False) -> bool:
         if opt.engine not in ENGINES:
             raise InputError(f"Unknown engine '{opt.engine}'.", f"Use one of: {', '.join(ENGINES)}.")
         if opt.engine == "offline":
@@ -198,6 +207,8 @@ class TalkerPipeline:
         if not self.config.neural.configured:
             return False
         if feats.kind != "video" or feats.audio is None:
+            if quiet:
+                return False
             warnings.append("The neural engine needs a reference clip with speech (its voice is the prompt); this "
                             "reference uses the offline voice and motion.")
             return False

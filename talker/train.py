@@ -290,7 +290,7 @@ def train(args) -> int:
     if len(sampler) == 0:
         acc.print("error: no batches (too few items for the number of processes)")
         return 2
-    cfm = CFMConfig(motion_weight=args.motion_weight)
+    cfm = CFMConfig(motion_weight=args.motion_weight, audio_given_prob=args.audio_given)
 
     if acc.is_main_process:
         rows = [r for r in read_log(log_csv) if r["step"] <= step] if step else []
@@ -307,7 +307,7 @@ def train(args) -> int:
     def save(at_step: int) -> Path:
         d = out / "checkpoints" / f"step_{at_step:07d}"
         if acc.is_main_process:
-            meta = {"step": at_step, "data": str(Path(args.data).resolve())}
+            meta = {"step": at_step, "data": str(Path(args.data).resolve()), "audio_given": args.audio_given}
             save_model(inner, d / "model", metadata=meta)
             save_model(ema.model, d / "ema", metadata={**meta, "ema_decay": ema.decay, "ema_updates": ema.updates})
             torch.save({"optimizer": opt.state_dict(), "ema": ema.state_dict(), "step": at_step,
@@ -402,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--grad-clip", type=float, default=1.0)
     ap.add_argument("--ema-decay", type=float, default=0.999)
     ap.add_argument("--motion-weight", type=float, default=1.0)
+    ap.add_argument("--audio-given", type=float, default=0.0, metavar="P",
+                    help="share of items trained audio-driven: whole mel given, motion infilled")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", default="", help="checkpoint folder, run folder, or 'auto' (newest in --out)")
     ap.add_argument("--init-f5", default="", metavar="PATH", help="F5-TTS weights for the audio stream")

@@ -180,6 +180,67 @@ def test_loss_forward_backward_tiny():
     torch.optim.AdamW(model.parameters(), lr=1e-4).step()
 
 
+def test_audio_given_items_see_their_whole_mel_and_train_motion_only():
+    """The audio-driven objective: the given items' mel condition is the unmasked mel, their mel
+    loss is not counted, and their audio prompt is never dropped."""
+    model = _tiny().train()
+    seen = {}
+    forward = model.forward
+
+    def spy(*args, **kw):
+        seen["mel_cond"], seen["drop_audio"] = args[1].clone(), kw["drop_audio_cond"].clone()
+        seen["motion_cond"] = kw["motion_cond"].clone()
+        return forward(*args, **kw)
+
+    model.forward = spy
+    mel, motion, text = _batch()
+    cfg = CFMConfig(audio_given_prob=1.0, audio_drop_prob=1.0)
+    out = flow_matching_loss(model, mel, text, motion=motion, cfg=cfg, generator=torch.Generator().manual_seed(3))
+    assert out["audio_given"].all()
+    torch.testing.assert_close(seen["mel_cond"], mel)  # nothing hidden in the speech
+    assert not seen["drop_audio"].any()  # 'drop the audio prompt' is overridden for given items
+    assert (seen["motion_cond"][out["span"]] == 0).all()  # the motion is still infilled
+    assert out["audio"].item() == 0.0 and out["motion"].item() > 0
+    out["loss"].backward()
+    assert model.motion.proj_out.weight.grad.abs().sum() > 0
+    # probability 0 is the plain objective: the mel is hidden on the span and scored there
+    out0 = flow_matching_loss(model, mel, text, motion=motion, cfg=CFMConfig(),
+                              generator=torch.Generator().manual_seed(3))
+    assert not out0["audio_given"].any() and out0["audio"].item() > 0
+    assert (seen["mel_cond"][out0["span"]] == 0).all()
+
+
+def test_sample_with_given_speech_infills_only_motion():
+    model = _tiny()
+    mel, motion, text = _batch(n=20)
+    mel_out, mot_out, lens = S.sample(model, text, mel, 20, motion_prompt=motion[:, :6], nfe_steps=2,
+                                      cfg_scale=1.0, seed=1)
+    assert lens.tolist() == [20, 20] and mot_out.shape == (2, 20, 61)
+    torch.testing.assert_close(mel_out, mel)  # the speech is the condition, returned as given
+    torch.testing.assert_close(mot_out[:, :6], motion[:, :6])
+    assert not torch.allclose(mot_out[:, 6:], motion[:, 6:])
+    # the motion after the prompt depends on the speech it is given
+    _, mot_other, _ = S.sample(model, text, mel.flip(1), 20, motion_prompt=motion[:, :6], nfe_steps=2,
+                               cfg_scale=1.0, seed=1)
+    assert not torch.allclose(mot_other[:, 6:], mot_out[:, 6:])
+
+
+def test_animate_gives_one_motion_row_per_video_frame_of_the_audio():
+    from talker.model.infer import animate, prompt_from_arrays
+
+    model = _tiny()
+    rng = np.random.default_rng(0)
+    prompt = prompt_from_arrays(rng.normal(0, 0.1, 24000).astype(np.float32),
+                                rng.normal(0, 0.1, (25, 61)).astype(np.float32), "hello there")
+    speech = rng.normal(0, 0.1, int(24000 * 1.52)).astype(np.float32)
+    res = animate(model, prompt, speech, "new words", nfe_steps=2, cfg_scale=0.0)
+    assert res.motion.shape == (38, 61) and np.isfinite(res.motion).all()
+    assert res.info["audio_given"] and res.prompt_frames == prompt.frames
+    assert res.mel.shape[1] == 100 and abs(res.mel.shape[0] - 1.52 * 24000 / 256) < 2
+    with pytest.raises(ValueError, match="motion"):
+        animate(model, prompt_from_arrays(speech, None, "x"), speech)
+
+
 # --------------------------------------------------------------------------- sampler maths
 
 

@@ -23,13 +23,13 @@ from talker.video.encode import frames_for_audio
 from .conftest import require_shared
 
 
-def _checkpoint(folder, **overrides):
+def _checkpoint(folder, metadata=None, **overrides):
     torch.manual_seed(0)
     model = TalkerDiT(get_config("tiny", **overrides))
     with torch.no_grad():  # adaLN-zero heads start at zero; random weights make the outputs move
         for p in model.parameters():
             p.normal_(0, 0.05)
-    return save_model(model, folder)
+    return save_model(model, folder, metadata=metadata)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,39 @@ def test_audio_only_checkpoint_uses_offline_motion(tmp_path, cache):
     assert res.engine["mode"] == "neural speech + offline motion"
     assert res.engine["motion"] == "offline visemes + reference style"
     assert res.motion.shape == (frames_for_audio(res.audio.size, 24000, 25), 61)
+
+
+def test_user_audio_animated_by_an_audio_driven_checkpoint(tmp_path, cache):
+    """Audio mode: a checkpoint trained with --audio-given makes the face from the user's speech;
+    one trained without it is only used for that when asked, and an audio-only model cannot."""
+    clip = require_shared("fixtures/video/en_woman_flag_8s.mp4")
+    speech = require_shared("fixtures/audio/en_nature_5s.wav")
+    said = "Some call me nature, others call me mother nature."
+    pipe = _pipe(cache, checkpoint=str(_checkpoint(tmp_path / "ag", metadata={"audio_given": 0.5})))
+    res = pipe.generate(tmp_path / "ag.mp4", reference=clip, audio=speech, transcript=said,
+                        options=GenerateOptions(engine="auto", nfe_steps=2))
+    assert res.engine["mode"] == "neural (motion from your audio)"
+    assert "motion from the given speech" in res.engine["motion"] and res.engine["speech"] == "user audio"
+    assert res.motion.shape == (res.frames, 61) and np.isfinite(res.motion).all()
+    assert res.frames == frames_for_audio(res.audio.size, 24000, 25)
+    assert abs(probe(res.video).duration - res.duration) < 0.1
+    # the same speech drives the offline generator differently: the neural motion is really used
+    off = pipe.generate(tmp_path / "off.mp4", reference=clip, audio=speech, transcript=said,
+                        options=GenerateOptions(engine="offline"))
+    assert off.engine["mode"] == "offline" and not np.allclose(off.motion, res.motion)
+
+    plain = _pipe(cache, checkpoint=str(_checkpoint(tmp_path / "plain")))
+    auto = plain.generate(tmp_path / "p.mp4", reference=clip, audio=speech, transcript=said,
+                          options=GenerateOptions(engine="auto", nfe_steps=2))
+    assert auto.engine["mode"] == "offline"  # not trained for the job: not used unasked
+    asked = plain.generate(tmp_path / "q.mp4", reference=clip, audio=speech, transcript=said,
+                           options=GenerateOptions(engine="neural", nfe_steps=2))
+    assert asked.engine["mode"] == "neural (motion from your audio)"
+
+    audio_only = _pipe(cache, checkpoint=str(_checkpoint(tmp_path / "ao", motion_enabled=False, motion_depth=0)))
+    res = audio_only.generate(tmp_path / "ao.mp4", reference=clip, audio=speech, transcript=said,
+                              options=GenerateOptions(engine="neural", nfe_steps=2))
+    assert res.engine["mode"] == "offline" and any("no motion stream" in w for w in res.warnings)
 
 
 def test_photo_reference_and_missing_checkpoint_messages(tmp_path, cache):

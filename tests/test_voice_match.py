@@ -170,8 +170,25 @@ def test_real_reference_similarity():
     vm_module._cache.clear()  # other tests may have calibrated this reference on another sentence
     r = synthesize("Please remember to bring your notes to the meeting on Thursday afternoon.", language="en")
     stock = resample(r.audio, r.sample_rate, 24000)
-    y, info = apply_reference_voice(stock, 24000, feats.audio, feats.sample_rate, key=feats.content_hash)
+    analysed = []
+    prepare = vm_module._prepare
+
+    def counting(audio, *args):
+        analysed.append(np.asarray(audio).size)
+        return prepare(audio, *args)
+
+    vm_module._prepare = counting
+    try:
+        y, info = apply_reference_voice(stock, 24000, feats.audio, feats.sample_rate, key=feats.content_hash)
+    finally:
+        vm_module._prepare = prepare
     assert y.shape == stock.shape and np.all(np.isfinite(y))
+    # One WORLD analysis of this short utterance: the calibration's winning render is the result.
+    assert analysed == [stock.size], analysed
+    alpha = max(info["calibration"], key=info["calibration"].get)
+    again, _ = match_voice(stock, 24000, None, vm_module._cached(feats.content_hash)[0],
+                           settings=recommended_settings(float(alpha)))
+    np.testing.assert_allclose(y, again, atol=1e-6)
     # The finding (scripts/eval_voice_match.py): for the women's references the matched audio is
     # kept (the warp the encoder picks varies with the stock voice's random noise, so it is not pinned).
     assert info["kept"] == "matched", info
@@ -183,3 +200,15 @@ def test_real_reference_similarity():
     _, info2 = apply_reference_voice(stock[: stock.size // 2], 24000, feats.audio, feats.sample_rate,
                                      key=feats.content_hash)
     assert "calibration" not in info2
+    # A long first utterance is calibrated (and judged) on its first CHECK_SECONDS only.
+    vm_module._cache.clear()
+    long = np.tile(stock, int(np.ceil(1.6 * vm_module.CHECK_SECONDS * 24000 / stock.size)))
+    vm_module._prepare = counting
+    analysed.clear()
+    try:
+        y3, info3 = apply_reference_voice(long, 24000, feats.audio, feats.sample_rate, key=feats.content_hash)
+    finally:
+        vm_module._prepare = prepare
+    check = int(vm_module.CHECK_SECONDS * 24000)
+    assert y3.shape == long.shape and analysed[0] == check and "calibration" in info3
+    assert analysed == [check, long.size] if info3["kept"] == "matched" else analysed == [check]

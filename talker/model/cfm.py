@@ -6,6 +6,11 @@ sees x_t = (1 - t) x0 + t x1 with x0 ~ N(0, I) and learns the velocity x1 - x0, 
 inside the hidden span. Classifier-free-guidance dropout is per item: sometimes the prompts
 alone are removed, sometimes text and prompts together (the unconditional case the sampler
 uses for guidance).
+
+With ``audio_given_prob`` > 0 some items see their whole mel as the audio condition and are
+scored on motion only: the model also learns the audio-driven job (user speech in, face out),
+which is infilling too, and which makes the audio-to-motion coupling of the joint blocks
+testable long before the text-to-speech side is trained.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class CFMConfig:
     motion_drop_prob: float = 0.3  # drop the motion prompt
     cond_drop_prob: float = 0.2  # drop text and both prompts (unconditional)
     motion_weight: float = 1.0  # loss weight of the motion stream
+    audio_given_prob: float = 0.0  # items whose whole mel is the condition (motion-only loss)
 
 
 def lens_to_mask(lens: torch.Tensor, length: int | None = None) -> torch.Tensor:
@@ -86,18 +92,24 @@ def flow_matching_loss(
     tt = t[:, None, None]
     x0, x1 = noisy(mel)
     mel_t, mel_flow = (1 - tt) * x0 + tt * x1, x1 - x0
-    mel_cond = mel.masked_fill(span.unsqueeze(-1), 0.0)
+    given = torch.zeros(b, dtype=torch.bool, device=device)
+    if use_motion and cfg.audio_given_prob > 0:
+        given = torch.rand(b, generator=generator, device=device) < cfg.audio_given_prob
+    mel_span = span & ~given[:, None]
+    mel_cond = mel.masked_fill(mel_span.unsqueeze(-1), 0.0)
     mot_t = mot_cond = mot_flow = None
     if use_motion:
         m0, m1 = noisy(motion)
         mot_t, mot_flow = (1 - tt) * m0 + tt * m1, m1 - m0
         mot_cond = motion.masked_fill(span.unsqueeze(-1), 0.0)
     drop_audio, drop_motion, drop_text = cfg_dropout(b, cfg, device, generator)
+    drop_audio = drop_audio & ~given  # the given speech is the point of those items
 
     out = model(mel_t, mel_cond, text, t, motion=mot_t, motion_cond=mot_cond, mask=mask,
                 drop_audio_cond=drop_audio, drop_motion_cond=drop_motion, drop_text=drop_text)
-    audio_loss = F.mse_loss(out.mel, mel_flow, reduction="none")[span].mean()
-    result = {"audio": audio_loss, "span": span, "t": t}
+    per_mel = F.mse_loss(out.mel, mel_flow, reduction="none")[mel_span]
+    audio_loss = per_mel.mean() if per_mel.numel() else out.mel.sum() * 0.0
+    result = {"audio": audio_loss, "span": span, "t": t, "audio_given": given}
     loss = audio_loss
     if use_motion:
         m_span = span if motion_valid is None else span & motion_valid.to(device)[:, None]

@@ -104,7 +104,8 @@ def resolve_file(source: str | Path, filename: str, revision: str | None = None)
         ) from exc
 
 
-def _config_for(weights: Path, source: str, revision: str | None) -> ModelConfig:
+def _read_info(weights: Path, source: str, revision: str | None) -> dict:
+    """The checkpoint's config.json (model config plus training metadata such as ``step``)."""
     cfg_path = weights.parent / CONFIG_NAME
     data = None
     if cfg_path.is_file():
@@ -127,7 +128,7 @@ def _config_for(weights: Path, source: str, revision: str | None) -> ModelConfig
     if data.get("format", FORMAT) != FORMAT:
         raise ModelUnavailableError(f"'{source}' is a {data.get('format')!r} checkpoint, not a talker model.",
                                     "F5-TTS checkpoints load with talker.model.f5_compat.load_f5_checkpoint.")
-    return ModelConfig.from_dict(data["config"])
+    return data
 
 
 def training_output(source: str | Path) -> str | Path:
@@ -152,13 +153,14 @@ def load_model(source: str | Path, device: str | torch.device = "cpu", revision:
 
     source = training_output(source)
     weights = resolve_file(source, WEIGHTS_NAME, revision)
-    cfg = _config_for(weights, str(source), revision)
+    info = _read_info(weights, str(source), revision)
     with torch.device("meta"):
-        model = TalkerDiT(cfg)
+        model = TalkerDiT(ModelConfig.from_dict(info["config"]))
     state = read_state_dict(weights)
     model.load_state_dict(state, strict=True, assign=True)
     # built on "meta" to skip a random init of up to 0.8 B weights; derived buffers are recomputed
     for mod in model.modules():
         if hasattr(mod, "reset_buffers"):
             mod.reset_buffers()
+    model.info = {k: v for k, v in info.items() if k != "config"}  # step, audio_given, ... (training facts)
     return model.to(device).eval()

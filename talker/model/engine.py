@@ -8,6 +8,10 @@ Two kinds of checkpoint drive it:
   motion generator makes the face.
 The reference's own audio, motion and transcript are the in-context prompt. Long text is spoken
 piece by piece (each piece prompted by the reference), joined with short fades.
+
+With the user's own speech (audio mode) a joint checkpoint can also make the face alone: the
+speech's mel is given whole and only the motion is sampled (``animate``; checkpoints trained
+with ``--audio-given`` learned this job, others are only used for it when asked explicitly).
 """
 
 from __future__ import annotations
@@ -124,6 +128,44 @@ class NeuralEngine:
                               [p.motion for p in pieces] if pieces and pieces[0].motion is not None else None)
         label = f"{self.source} + {getattr(vocoder, 'label', type(vocoder).__name__)}"
         return NeuralSpeech(audio, SAMPLE_RATE, motion, spoken, lang, label, warnings)
+
+    @property
+    def audio_driven(self) -> bool:
+        """Whether the checkpoint was trained for the audio-driven job (and has a motion stream)."""
+        model, _ = self._load()
+        info = getattr(model, "info", {}) or {}
+        return getattr(model, "motion", None) is not None and float(info.get("audio_given") or 0) > 0
+
+    def animate(self, feats, audio: np.ndarray, sample_rate: int, text: str, *, num_frames: int, seed: int = 0,
+                nfe_steps: int = 32, cfg_scale: float = 2.0, chunk_seconds: float = 15.0
+                ) -> tuple[np.ndarray | None, str, list[str]]:
+        """Motion (``num_frames`` at 25 fps) for the given speech: (motion or None, label, warnings).
+
+        None with a warning when the checkpoint has no motion stream. Speech longer than
+        ``chunk_seconds`` is animated chunk by chunk (each prompted by the reference), because
+        attention cost grows with the square of the length.
+        """
+        from ..audio.resample import resample
+        from .infer import animate
+
+        if feats.audio is None or feats.kind != "video" or feats.motion is None:
+            raise InputError("The neural engine needs a reference clip with speech: its voice and face are the prompt.",
+                             "Use a video reference in which the person speaks, or the offline engine for photos.")
+        model, _ = self._load()
+        warnings: list[str] = []
+        if getattr(model, "motion", None) is None:
+            warnings.append(f"{self.source} has no motion stream, so the offline motion generator drives the face.")
+            return None, "", warnings
+        prompt = self._prompt(feats, warnings)
+        wav = resample(np.asarray(audio, dtype=np.float32), sample_rate, SAMPLE_RATE)
+        step = int(chunk_seconds * SAMPLE_RATE)
+        chunks = [wav[i: i + step] for i in range(0, max(wav.size, 1), step)]
+        motions = [animate(model, prompt, c, text if len(chunks) == 1 else "", nfe_steps=nfe_steps,
+                           cfg_scale=cfg_scale, seed=seed + i).motion for i, c in enumerate(chunks)]
+        motion = np.concatenate(motions)
+        src = np.linspace(0, motion.shape[0] - 1, num_frames)
+        motion = np.stack([np.interp(src, np.arange(motion.shape[0]), motion[:, c]) for c in range(motion.shape[1])], 1)
+        return motion.astype(np.float32), f"{self.source}, motion from the given speech", warnings
 
     def _prompt(self, feats, warnings: list[str]):
         from .infer import prompt_from_features

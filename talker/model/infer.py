@@ -102,10 +102,7 @@ def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = 
     mel_out = mel[0, start:n].float().cpu()
     motion_out = None
     if mot is not None:
-        full = model.denormalize_motion(mot[0, :n]).float().cpu()
-        n_video = int(round(n / MEL_FPS * VIDEO_FPS))
-        video = motion_to_video_rate(full, n_video).numpy()
-        motion_out = video if keep_prompt else video[min(prompt.video_frames, n_video):]
+        motion_out = _video_motion(model, mot[0, :n], int(round(n / MEL_FPS * VIDEO_FPS)), prompt, keep_prompt)
     audio, label = None, ""
     if vocoder is not None:
         audio = vocoder.decode(mel_out.T[None]).squeeze().float().cpu().numpy()
@@ -113,3 +110,40 @@ def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = 
     info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text,
             "estimated": duration_frames is None}
     return InferenceResult(mel_out, motion_out, audio, 24000, p, n, label, info)
+
+
+def _video_motion(model, mot: torch.Tensor, n_video: int, prompt: Prompt, keep_prompt: bool) -> np.ndarray:
+    """Sampled (normalised, mel-rate) motion -> raw 25 fps, the prompt's frames dropped unless kept."""
+    video = motion_to_video_rate(model.denormalize_motion(mot).float().cpu(), n_video).numpy()
+    return video if keep_prompt else video[min(prompt.video_frames, n_video):]
+
+
+@torch.no_grad()
+def animate(model, prompt: Prompt, audio: np.ndarray, text: str = "", *, nfe_steps: int = 32,
+            cfg_scale: float = 2.0, sway_coef: float | None = -1.0, seed: int | None = 0,
+            keep_prompt: bool = False) -> InferenceResult:
+    """Motion for given speech (24 kHz): the audio-driven use of the joint model.
+
+    The prompt's mel followed by the new speech's mel is the whole audio condition and only the
+    motion after the prompt is sampled (training with ``CFMConfig.audio_given_prob`` teaches
+    this). ``text`` is what the speech says, when known. The result has one motion row per
+    25 fps frame of ``audio``; its mel is the given one.
+    """
+    if getattr(model, "motion", None) is None or prompt.motion is None:
+        raise ValueError("animate needs a model with a motion stream and a prompt with motion")
+    from .vocoder import mel_spectrogram
+
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32))
+    new_video = int(round(len(audio) * VIDEO_FPS / 24000))
+    new_mel = mel_spectrogram(torch.from_numpy(audio)).T
+    mel_all = torch.cat([prompt.mel, new_mel.to(prompt.mel.dtype)])
+    total = int(mel_all.shape[0])
+    ids = encode_batch([_join(prompt.text, text)], load_vocab(model.config.vocab or None)).to(device)
+    mot_prompt = model.normalize_motion(prompt.motion.to(device, dtype))[None]
+    _, mot, lens = sample(model, ids, mel_all.to(device, dtype)[None], total, motion_prompt=mot_prompt,
+                          nfe_steps=nfe_steps, cfg_scale=cfg_scale, sway_coef=sway_coef, seed=seed)
+    motion = _video_motion(model, mot[0, :total], prompt.video_frames + new_video, prompt, keep_prompt)
+    info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text, "audio_given": True}
+    return InferenceResult(new_mel.float(), motion, audio, 24000, prompt.frames, int(lens[0]), "", info)

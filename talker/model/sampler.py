@@ -110,6 +110,7 @@ def sample(
     *,
     motion_prompt: torch.Tensor | None = None,
     prompt_lens: torch.Tensor | None = None,
+    motion_prompt_lens: torch.Tensor | None = None,
     nfe_steps: int = 32,
     cfg_scale: float = 2.0,
     sway_coef: float | None = -1.0,
@@ -134,20 +135,26 @@ def sample(
     dur = torch.as_tensor(duration, dtype=torch.long, device=device)
     dur = dur.expand(b) if dur.ndim == 0 else dur
     text = text.to(device)
+    with_motion = motion_prompt is not None and getattr(model, "motion", None) is not None
+    mot_lens = lens
+    if with_motion:
+        own = torch.full((b,), motion_prompt.shape[1], dtype=torch.long, device=device)
+        mot_lens = torch.minimum(lens, own if motion_prompt_lens is None else motion_prompt_lens.to(device))
     # at least one new frame, and never fewer frames than text tokens (F5's rule)
-    dur = torch.maximum(torch.maximum((text != -1).sum(dim=-1), lens) + 1, dur).clamp(max=max_duration)
+    dur = torch.maximum(torch.maximum((text != -1).sum(dim=-1), mot_lens) + 1, dur).clamp(max=max_duration)
     n = int(dur.max())
     frame = torch.arange(n, device=device)
     prompt_mask = (frame[None] < lens[:, None]).unsqueeze(-1)
+    masks = [prompt_mask]
     mask = (frame[None] < dur[:, None]) if b > 1 else None  # F5 skips the mask for one item
 
     def pad(x):
         return torch.nn.functional.pad(x, (0, 0, 0, n - x.shape[1])) if x.shape[1] < n else x[:, :n]
 
     conds = [pad(mel_prompt).masked_fill(~prompt_mask, 0.0)]
-    with_motion = motion_prompt is not None and getattr(model, "motion", None) is not None
     if with_motion:
-        conds.append(pad(motion_prompt.to(dtype)).masked_fill(~prompt_mask, 0.0))
+        masks.append((frame[None] < mot_lens[:, None]).unsqueeze(-1))
+        conds.append(pad(motion_prompt.to(dtype)).masked_fill(~masks[1], 0.0))
 
     if generator is None:
         generator = torch.Generator(device=device)
@@ -176,5 +183,5 @@ def sample(
 
     ts = time_grid(nfe_steps, sway_coef, epss, dtype=torch.float32).to(device)
     x1 = integrate(velocity, x0, ts, method)
-    outs = [torch.where(prompt_mask, c, xi) for c, xi in zip(conds, x1, strict=True)]
+    outs = [torch.where(m, c, xi) for m, c, xi in zip(masks, conds, x1, strict=True)]
     return outs[0], (outs[1] if with_motion else None), dur

@@ -333,26 +333,38 @@ def calibrate_warp(audio: np.ndarray, sample_rate: int, target: VoiceProfile,
     utterance (``audio``, the stock voice) and then fixed for that reference.
 
     The long-term-envelope fit (:func:`estimate_warp`) proved unstable on 5-20 s references, so this
-    asks the same encoder that scores similarity. Use the result on *other* utterances only; on the
-    calibration utterance itself it is optimistic by construction. Needs ``target.embedding``.
+    asks the same encoder that scores similarity. Only the check segment is analysed (see
+    ``_check_segment``) and its winning render comes back in ``info["render"]``, so the first
+    utterance is not analysed twice; its similarity is optimistic (best of four), so judge the
+    warp's benefit on *other* utterances. Needs ``target.embedding``.
     """
     if target.embedding is None:
         raise ValueError("calibrate_warp needs a target profile built with_embedding=True")
     from ..eval.voice import embed
 
     st = MatchSettings(f0=f0, warp=True, eq=False)
-    prep = _prepare(audio, sample_rate, None, target, st)
+    seg = _check_segment(np.asarray(audio, dtype=np.float32), sample_rate)
+    prep = _prepare(seg, sample_rate, None, target, st)
     if isinstance(prep, str):
         return 1.0, {"skipped": prep}
     x, f0_, sp, ap, source = prep
     ref = target.embedding / (np.linalg.norm(target.embedding) + 1e-9)
-    scores = {}
+    scores, renders = {}, {}
     for a in alphas:
-        y = _render(x, sample_rate, f0_.copy(), sp, ap, source, target, replace(st, warp_alpha=a), _info(st))
+        info = _info(replace(st, warp_alpha=a))
+        y = _render(x, sample_rate, f0_.copy(), sp, ap, source, target, replace(st, warp_alpha=a), info)
         e = embed(y, sample_rate)
         scores[float(a)] = float(np.dot(e, ref) / (np.linalg.norm(e) + 1e-9))
+        renders[float(a)] = (y, info)
     best = max(scores, key=scores.get)
-    return best, {"scores": scores}
+    # the winning render of the analysed segment: the caller need not match that segment again
+    return best, {"scores": scores, "segment": seg.size, "render": renders[best]}
+
+
+def _check_segment(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """What the keep-or-drop decision (and the calibration) listen to: the whole utterance up to
+    1.5 × CHECK_SECONDS, else its first CHECK_SECONDS."""
+    return audio if audio.size <= 1.5 * CHECK_SECONDS * sample_rate else audio[: int(CHECK_SECONDS * sample_rate)]
 
 
 # --------------------------------------------------------------------------- pipeline entry
@@ -379,16 +391,21 @@ def _remember(key: str | None, value: tuple[VoiceProfile, float | None]) -> None
 
 
 def match_to_reference(audio: np.ndarray, sample_rate: int, reference: VoiceProfile, *,
-                       settings: MatchSettings | None = None, check: bool = True) -> tuple[np.ndarray, dict]:
+                       settings: MatchSettings | None = None, check: bool = True,
+                       matched_segment: tuple[np.ndarray, dict] | None = None) -> tuple[np.ndarray, dict]:
     """The matching, kept only if the speaker encoder says it brought the voice closer to the
     reference (``check``; needs ``reference.embedding``). Never raises for audio reasons: on any
-    failure the stock audio comes back with the reason in ``info``."""
+    failure the stock audio comes back with the reason in ``info``. ``matched_segment`` is the
+    check segment already matched with ``settings`` (by the calibration), which is then reused."""
     audio = np.asarray(audio, dtype=np.float32)
     # Judge on the first CHECK_SECONDS only: when matching does not help, the long WORLD pass over
     # the whole text is never paid; when it does, short texts reuse the judged result.
-    seg = audio if audio.size <= 1.5 * CHECK_SECONDS * sample_rate else audio[: int(CHECK_SECONDS * sample_rate)]
+    seg = _check_segment(audio, sample_rate)
     try:
-        out, info = match_voice(seg, sample_rate, None, reference, settings=settings)
+        if matched_segment is not None and matched_segment[0].size == seg.size:
+            out, info = matched_segment[0], dict(matched_segment[1])
+        else:
+            out, info = match_voice(seg, sample_rate, None, reference, settings=settings)
     except Exception as e:  # noqa: BLE001 - matching is an optional nicety; the stock voice still speaks
         return audio, {"applied": [], "skipped": f"matching failed: {e}", "notice": NOTICE, "kept": "stock"}
     info["kept"] = "matched" if info["applied"] else "stock"
@@ -444,7 +461,8 @@ def apply_reference_voice(audio: np.ndarray, sample_rate: int, reference_audio: 
                 alpha = None
         _remember(key, (prof, alpha))
         st = recommended_settings(alpha)
-        out, info = match_to_reference(audio, sample_rate, prof, settings=st, check=check)
+        out, info = match_to_reference(audio, sample_rate, prof, settings=st, check=check,
+                                       matched_segment=cal_info.get("render"))
     except Exception as e:  # noqa: BLE001 - never lose the speech over an optional step
         return np.asarray(audio, dtype=np.float32), {"kept": "stock", "skipped": f"matching failed: {e}",
                                                      "message": stock_msg}
