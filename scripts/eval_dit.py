@@ -68,16 +68,6 @@ def split_clip(feats, frac: float) -> tuple[int, str, str]:
     return cut, text(before), text(after)
 
 
-def to_length(x: np.ndarray, n: int) -> np.ndarray:
-    """Linear resampling of (T, C) to n frames (both spanning the same time)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.shape[0] == n:
-        return x
-    src = np.linspace(0, 1, x.shape[0]) if x.shape[0] > 1 else np.zeros(1)
-    dst = np.linspace(0, 1, n)
-    return np.stack([np.interp(dst, src, x[:, c]) for c in range(x.shape[1])], axis=1)
-
-
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.std() < 1e-9 or b.std() < 1e-9:
@@ -129,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     from talker.model.infer import animate, generate, prompt_from_arrays
     from talker.model.text import encode_batch
     from talker.model.vocoder import mel_spectrogram
-    from talker.motion.code import index
+    from talker.motion.code import index, stretch
     from talker.pipeline import PipelineConfig, TalkerPipeline
     from talker.reference.analysis import AnalysisConfig
     from talker.train import compute_loss, step_generator
@@ -173,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     res = generate(model, prompt, text_b, duration_frames=dur, nfe_steps=args.nfe,
                                    cfg_scale=args.cfg, seed=seed)
-                gm = to_length(res.motion, true_motion.shape[0])
+                gm = stretch(res.motion, true_motion.shape[0])
                 rj.append(pearson(gm[:, jaw], true_motion[:, jaw]))
                 ry.append(pearson(gm[:, yaw], true_motion[:, yaw]))
-                l1.append(float(np.abs(to_length(res.mel.numpy(), n_true) - true_mel).mean()))
+                l1.append(float(np.abs(stretch(res.mel.numpy(), n_true) - true_mel).mean()))
                 gen_s.append(res.seconds)
             row[label] = {"r_jaw": float(np.nanmean(rj)), "r_yaw": float(np.nanmean(ry)), "mel_l1": float(np.mean(l1)),
                           "gen_seconds": float(np.mean(gen_s)), "wall_s": round(time.perf_counter() - t0, 1)}

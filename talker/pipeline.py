@@ -99,7 +99,7 @@ class TalkerPipeline:
         t = time.perf_counter()
         matching = None
         neural_motion = None
-        engine_neural_motion = ""
+        engine_motion = "offline visemes + reference style"
         mode = "offline"  # not "path": gradio_client reads any {"path": …} in a JSON output as a file
         warnings: list[str] = []
         if text is not None and self._use_neural(opt, feats, warnings):
@@ -110,6 +110,8 @@ class TalkerPipeline:
             warnings += ns.warnings
             neural_motion = ns.motion
             mode = "neural (joint speech + motion)" if neural_motion is not None else "neural speech + offline motion"
+            if neural_motion is not None:
+                engine_motion = "neural DiT (generated with the speech)"
             phones = [] if neural_motion is not None else self._timings(wav, spoken, lang, warnings)
         elif text is not None:
             wav, sr, phones, spoken, lang, engine_speech, more = self._speak(text, opt)
@@ -137,7 +139,7 @@ class TalkerPipeline:
                         seed=opt.seed, nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
                     warnings += more
                     if neural_motion is not None:
-                        mode, engine_neural_motion = "neural (motion from your audio)", label
+                        mode, engine_motion = "neural (motion from your audio)", f"neural DiT ({label})"
         timings["speech"] = time.perf_counter() - t
 
         step(0.35, "motion")
@@ -145,11 +147,8 @@ class TalkerPipeline:
         n = frames_for_audio(wav.size, sr, int(feats.fps))
         if neural_motion is not None:
             motion = neural_motion  # the engine gives exactly the audio's frames
-            engine_motion = ("neural DiT (generated with the speech)" if text is not None
-                             else f"neural DiT ({engine_neural_motion})")
         else:
             motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
-            engine_motion = "offline visemes + reference style"
         timings["motion"] = time.perf_counter() - t
 
         step(0.45, "rendering")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ModelUnavailableError
+from ..motion.code import stretch
 
 SAMPLE_RATE = 24000
 
@@ -83,6 +84,14 @@ class NeuralEngine:
         self._vocoder = None
 
     def _load(self):
+        model = self._load_model()
+        if self._vocoder is None:
+            from .vocoder import load_vocoder
+
+            self._vocoder = load_vocoder(self.config.vocoder, allow_fallback=True, device=self.device)
+        return model, self._vocoder
+
+    def _load_model(self):
         if self._model is None:
             if self.config.checkpoint:
                 from .checkpoint import load_model
@@ -99,11 +108,7 @@ class NeuralEngine:
 
                 model = model.to(torch.bfloat16)
             self._model = model
-        if self._vocoder is None:
-            from .vocoder import load_vocoder
-
-            self._vocoder = load_vocoder(self.config.vocoder, allow_fallback=True, device=self.device)
-        return self._model, self._vocoder
+        return self._model
 
     def speak(self, feats, text: str, *, language: str | None = None, speed: float = 1.0, seed: int = 0,
               nfe_steps: int = 32, cfg_scale: float = 2.0, max_chars: int = 5000) -> NeuralSpeech:
@@ -132,7 +137,7 @@ class NeuralEngine:
     @property
     def audio_driven(self) -> bool:
         """Whether the checkpoint was trained for the audio-driven job (and has a motion stream)."""
-        model, _ = self._load()
+        model = self._load_model()  # the speech is given: no vocoder needed
         info = getattr(model, "info", {}) or {}
         return getattr(model, "motion", None) is not None and float(info.get("audio_given") or 0) > 0
 
@@ -151,7 +156,7 @@ class NeuralEngine:
         if feats.audio is None or feats.kind != "video" or feats.motion is None:
             raise InputError("The neural engine needs a reference clip with speech: its voice and face are the prompt.",
                              "Use a video reference in which the person speaks, or the offline engine for photos.")
-        model, _ = self._load()
+        model = self._load_model()
         warnings: list[str] = []
         if getattr(model, "motion", None) is None:
             warnings.append(f"{self.source} has no motion stream, so the offline motion generator drives the face.")
@@ -162,9 +167,7 @@ class NeuralEngine:
         chunks = [wav[i: i + step] for i in range(0, max(wav.size, 1), step)]
         motions = [animate(model, prompt, c, text if len(chunks) == 1 else "", nfe_steps=nfe_steps,
                            cfg_scale=cfg_scale, seed=seed + i).motion for i, c in enumerate(chunks)]
-        motion = np.concatenate(motions)
-        src = np.linspace(0, motion.shape[0] - 1, num_frames)
-        motion = np.stack([np.interp(src, np.arange(motion.shape[0]), motion[:, c]) for c in range(motion.shape[1])], 1)
+        motion = stretch(np.concatenate(motions), num_frames)
         return motion.astype(np.float32), f"{self.source}, motion from the given speech", warnings
 
     def _prompt(self, feats, warnings: list[str]):
@@ -217,8 +220,7 @@ def _join(audios: list[np.ndarray], motions: list[np.ndarray] | None, fade_s: fl
         end = done + a.size + (gap.size if i < len(audios) - 1 else 0)
         want = frames_for_audio(end, SAMPLE_RATE, fps) - frames_for_audio(done, SAMPLE_RATE, fps)
         speech = min(want, max(1, round(a.size * fps / SAMPLE_RATE)))
-        src = np.linspace(0, mo.shape[0] - 1, speech)
-        stretched = np.stack([np.interp(src, np.arange(mo.shape[0]), mo[:, c]) for c in range(mo.shape[1])], 1)
+        stretched = stretch(mo, speech)
         parts += [stretched, np.repeat(stretched[-1:], want - speech, 0)]
         done = end
     return audio, np.concatenate(parts).astype(np.float32)

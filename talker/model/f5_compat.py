@@ -61,8 +61,13 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile(f"^{rx}$")
 
 
-def _fill(template: str, m: re.Match) -> str:
-    return template.format(**m.groupdict())
+def _rewrite(rules, key: str) -> str | None:
+    """The first matching rule's template filled with the key's groups; None when none matches."""
+    for rx, template in rules:
+        m = rx.match(key)
+        if m:
+            return template.format(**m.groupdict())
+    return None
 
 
 _G_F5 = [(_pattern(a), b) for a, b in GLOBAL_KEYS]
@@ -79,16 +84,9 @@ def f5_to_ours(key: str, joint_depth: int) -> str | None:
     if m:
         i, rest = int(m.group(1)), m.group(2)
         prefix = f"joint_blocks.{i}.layers.audio" if i < joint_depth else f"audio.blocks.{i - joint_depth}.layer"
-        for rx, tmpl in _B_F5:
-            mm = rx.match(rest)
-            if mm:
-                return f"{prefix}.{_fill(tmpl, mm)}"
-        return None
-    for rx, tmpl in _G_F5:
-        mm = rx.match(key)
-        if mm:
-            return _fill(tmpl, mm)
-    return None
+        name = _rewrite(_B_F5, rest)
+        return f"{prefix}.{name}" if name else None
+    return _rewrite(_G_F5, key)
 
 
 def ours_to_f5(key: str, joint_depth: int) -> str | None:
@@ -96,16 +94,9 @@ def ours_to_f5(key: str, joint_depth: int) -> str | None:
     m = _OUR_BLOCK.match(key)
     if m:
         i = int(m.group(1)) if m.group(1) is not None else joint_depth + int(m.group(2))
-        for rx, tmpl in _B_OURS:
-            mm = rx.match(m.group(3))
-            if mm:
-                return f"transformer_blocks.{i}.{_fill(tmpl, mm)}"
-        return None
-    for rx, tmpl in _G_OURS:
-        mm = rx.match(key)
-        if mm:
-            return _fill(tmpl, mm)
-    return None
+        name = _rewrite(_B_OURS, m.group(3))
+        return f"transformer_blocks.{i}.{name}" if name else None
+    return _rewrite(_G_OURS, key)
 
 
 def config_from_f5(*, dim: int, depth: int, heads: int = 8, dim_head: int = 64, ff_mult: float = 4,

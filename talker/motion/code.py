@@ -50,3 +50,13 @@ def index(name: str) -> int:
 def channel(motion: np.ndarray, name: str) -> np.ndarray:
     """One named channel over time from a (frames, 61) motion array."""
     return motion[:, _INDEX[name]]
+
+
+def stretch(motion: np.ndarray, n: int) -> np.ndarray:
+    """(T, C) linearly resampled to (n, C), first and last frames kept: a sequence made for one
+    length fitted to another (generated pieces to their audio, a sample to the truth)."""
+    x = np.asarray(motion, dtype=np.float64)
+    if x.shape[0] == n:
+        return x
+    src = np.linspace(0, x.shape[0] - 1, n)
+    return np.stack([np.interp(src, np.arange(x.shape[0]), x[:, c]) for c in range(x.shape[1])], axis=1)
