@@ -98,7 +98,7 @@ class TalkerPipeline:
         step(0.15, "speech")
         t = time.perf_counter()
         matching = None
-        neural_motion = None
+        neural_motion = animator = None
         engine_motion = "offline visemes + reference style"
         mode = "offline"  # not "path": gradio_client reads any {"path": …} in a JSON output as a file
         warnings: list[str] = []
@@ -133,18 +133,18 @@ class TalkerPipeline:
             warnings += more
             if self._use_neural(opt, feats, warnings, quiet=True):
                 engine = self.neural_engine()
-                if opt.engine == "neural" or engine.audio_driven:
-                    neural_motion, label, more = engine.animate(
-                        feats, wav, sr, spoken, num_frames=frames_for_audio(wav.size, sr, int(feats.fps)),
-                        seed=opt.seed, nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
-                    warnings += more
-                    if neural_motion is not None:
-                        mode, engine_motion = "neural (motion from your audio)", f"neural DiT ({label})"
+                animator = engine if opt.engine == "neural" or engine.audio_driven else None
         timings["speech"] = time.perf_counter() - t
 
         step(0.35, "motion")
         t = time.perf_counter()
         n = frames_for_audio(wav.size, sr, int(feats.fps))
+        if animator is not None:  # the user's speech, animated by the joint model
+            neural_motion, label, more = animator.animate(feats, wav, sr, spoken, num_frames=n, seed=opt.seed,
+                                                          nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
+            warnings += more
+            if neural_motion is not None:
+                mode, engine_motion = "neural (motion from your audio)", f"neural DiT ({label})"
         if neural_motion is not None:
             motion = neural_motion  # the engine gives exactly the audio's frames
         else:
