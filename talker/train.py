@@ -304,8 +304,20 @@ def train(args) -> int:
              "model_config": cfg.to_dict(), "parameters": counts, "data_stats": data.index.get("stats")},
             indent=1, default=str) + "\n")
 
+    def replicas_identical() -> bool:
+        """DDP keeps every process's weights bit-identical; a checksum per process proves it."""
+        flat = torch.cat([p.detach().double().reshape(-1) for p in inner.parameters()])
+        sums = acc.gather(torch.stack([flat.sum(), flat.square().sum()])[None].to(acc.device))
+        return bool((sums == sums[:1]).all())
+
     def save(at_step: int) -> Path:
         d = out / "checkpoints" / f"step_{at_step:07d}"
+        if acc.num_processes > 1:
+            same = replicas_identical()
+            acc.print(f"step {at_step}: the {acc.num_processes} replicas' weights are "
+                      + ("identical" if same else "DIFFERENT (gradient synchronisation failed)"))
+            if not same:
+                raise RuntimeError("data-parallel replicas diverged; refusing to save one of them")
         if acc.is_main_process:
             meta = {"step": at_step, "data": str(Path(args.data).resolve()), "audio_given": args.audio_given}
             save_model(inner, d / "model", metadata=meta)
