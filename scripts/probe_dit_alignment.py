@@ -8,7 +8,11 @@ model is trained on the audio-driven job (speech given, motion infilled) and sco
 items: Pearson r of the sampled jawOpen with the truth after a motion prompt. ``--others zero``
 leaves only the jaw in the motion, so the loss is not diluted by 60 unpredictable channels.
 
-Usage: .venv/bin/python scripts/probe_dit_alignment.py [--config tiny] [--steps 1500] [--every 100]
+Measured here (tiny, 2-core CPU): through joint attention alone the held-out jaw r stayed between
+−0.16 and +0.26 for 1500 steps (also at dim 256, or heads of 64); with ``--hears-audio`` it was
++0.91 after 100 steps and +0.98 after 400.
+
+Usage: .venv/bin/python scripts/probe_dit_alignment.py [--config tiny] [--steps 1500] [--every 100] [--hears-audio]
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--dim", type=int, default=0, help="override the model width (0 = the config's)")
+    ap.add_argument("--heads", type=int, default=0, help="override the attention heads (0 = the config's)")
+    ap.add_argument("--dim-head", type=int, default=0, help="override the head width (0 = the config's)")
+    ap.add_argument("--hears-audio", action="store_true", help="motion_hears_audio: the motion input takes the mel")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--every", type=int, default=100, help="score every this many steps")
     ap.add_argument("--batch", type=int, default=8)
@@ -77,7 +84,9 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     jaw = index("jawOpen")
     torch.manual_seed(0)
-    model = TalkerDiT(get_config(args.config, **({"dim": args.dim} if args.dim else {})))
+    overrides = {k: v for k, v in (("dim", args.dim), ("heads", args.heads), ("dim_head", args.dim_head),
+                                   ("motion_hears_audio", args.hears_audio)) if v}
+    model = TalkerDiT(get_config(args.config, **overrides))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     cfm = CFMConfig(audio_given_prob=1.0)
     train_rng, test_rng = np.random.default_rng(0), np.random.default_rng(1)
@@ -97,7 +106,8 @@ def main() -> int:
         model.train()
         return float(np.mean(rs))
 
-    print(f"{args.config} (dim {model.config.dim}): {sum(p.numel() for p in model.parameters()):,} params; untrained jaw r {score():+.3f}")
+    c = model.config
+    print(f"{args.config} (dim {c.dim}, {c.heads} heads of {c.dim_head}, hears audio {c.motion_hears_audio}): {sum(p.numel() for p in model.parameters()):,} params; untrained jaw r {score():+.3f}")
     print("| step | motion loss | held-out jaw r | s |")
     print("|---|---|---|---|")
     t0 = time.perf_counter()

@@ -150,6 +150,44 @@ def test_cfg_dropout_flags_match_zeroed_inputs():
     torch.testing.assert_close(zero.mel, both.mel)
 
 
+def test_motion_stream_can_hear_the_audio_at_the_same_frames():
+    """With ``motion_hears_audio`` the motion input takes the mel of its own frames (a local path),
+    and the mel prompt is dropped with the audio prompt for guidance."""
+    model = _tiny(motion_hears_audio=True)
+    seen = []
+    model.motion.input.register_forward_hook(lambda m, a, out: seen.append(out.detach().clone()))
+    mel, motion, text = _batch(n=120)
+    other = mel.clone()
+    other[:, 10] += 3.0  # the mel prompt differs at frame 10 only
+    t = torch.tensor([0.5, 0.5])
+    for cond in (mel, other):
+        model(mel, cond, text, t, motion=motion, motion_cond=motion)
+    diff = (seen[0] - seen[1]).abs().amax(dim=(0, 2))
+    assert diff[10] > 1e-3
+    assert diff[60:].max() == 0.0  # only the convolutional position term (kernel 31) spreads it
+    for cond in (mel, other):
+        model(mel, cond, text, t, motion=motion, motion_cond=motion, drop_audio_cond=True)
+    torch.testing.assert_close(seen[2], seen[3])
+    # without the option the motion input never sees the mel prompt
+    plain, seen_plain = _tiny(), []
+    plain.motion.input.register_forward_hook(lambda m, a, out: seen_plain.append(out.detach().clone()))
+    for cond in (mel, other):
+        plain(mel, cond, text, t, motion=motion, motion_cond=motion)
+    torch.testing.assert_close(seen_plain[0], seen_plain[1])
+
+
+def test_motion_hearing_is_off_in_saved_configs_that_predate_it():
+    cfg_dict = get_config("tiny").to_dict()
+    del cfg_dict["motion_hears_audio"]  # a config.json written before the option existed
+    cfg = type(get_config("tiny")).from_dict(cfg_dict)
+    assert not cfg.motion_hears_audio
+    plain, hearing = TalkerDiT(cfg), TalkerDiT(get_config("tiny", motion_hears_audio=True))
+    assert plain.motion.input.proj.in_features == 2 * 61 + cfg.text_dim
+    assert hearing.motion.input.proj.in_features == 2 * 61 + cfg.text_dim + 2 * 100
+    # the audio stream is the same either way, so F5-TTS weights still map onto it
+    assert plain.audio.input.proj.in_features == hearing.audio.input.proj.in_features
+
+
 def test_infill_masks():
     lens = torch.tensor([100, 60])
     g = torch.Generator().manual_seed(0)

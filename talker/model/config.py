@@ -46,6 +46,9 @@ class ModelConfig:
     motion_depth: int = 18
     ff_mult: float = 2.0  # audio stream (F5-TTS v1 uses 2)
     motion_ff_mult: float = 4.0  # motion is trained from scratch: it gets the wider MLP
+    # the motion stream's input also takes the audio frames of its own instants (noisy mel + mel
+    # prompt); off as in the paper (see talker.model.dit). `--set motion_hears_audio=true`
+    motion_hears_audio: bool = False
     # F5-TTS v1 attends to padding and only zeroes outputs there; keep that default for parity
     attn_mask: bool = False
     version: int = CONFIG_VERSION

@@ -164,16 +164,24 @@ class ConvPositionEmbedding(nn.Module):
 
 
 class InputEmbedding(nn.Module):
-    """[noisy sample | masked prompt | text] -> model width, plus the convolutional position term."""
+    """[noisy sample | masked prompt | text (| extra)] -> model width, plus the convolutional position term.
 
-    def __init__(self, data_dim: int, text_dim: int, dim: int) -> None:
+    ``extra_dim`` > 0 takes more per-frame features (the motion stream hearing the audio)."""
+
+    def __init__(self, data_dim: int, text_dim: int, dim: int, extra_dim: int = 0) -> None:
         super().__init__()
-        self.proj = nn.Linear(data_dim * 2 + text_dim, dim)
+        self.extra_dim = extra_dim
+        self.proj = nn.Linear(data_dim * 2 + text_dim + extra_dim, dim)
         self.conv_pos = ConvPositionEmbedding(dim)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor, text: torch.Tensor, drop_cond: Drop = False,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.proj(torch.cat((x, drop_where(cond, drop_cond), text), dim=-1))
+                mask: torch.Tensor | None = None, extra: torch.Tensor | None = None) -> torch.Tensor:
+        parts = [x, drop_where(cond, drop_cond), text]
+        if self.extra_dim:
+            if extra is None or extra.shape[-1] != self.extra_dim:
+                raise ValueError(f"this input embedding needs {self.extra_dim} extra features per frame")
+            parts.append(extra)
+        h = self.proj(torch.cat(parts, dim=-1))
         return self.conv_pos(h, mask) + h
 
 
