@@ -9,10 +9,10 @@ items: Pearson r of the sampled jawOpen with the truth after a motion prompt. ``
 leaves only the jaw in the motion, so the loss is not diluted by 60 unpredictable channels.
 
 Measured here (tiny, 2-core CPU): through joint attention alone the held-out jaw r stayed between
-−0.16 and +0.26 for 1500 steps (also at dim 256, or heads of 64); with ``--hears-audio`` it was
-+0.91 after 100 steps and +0.98 after 400.
+−0.16 and +0.26 for 1500 steps (also with ``--set dim=256``, or heads of 64); with
+``--set motion_hears_audio=true`` it was +0.91 after 100 steps and +0.98 after 400.
 
-Usage: .venv/bin/python scripts/probe_dit_alignment.py [--config tiny] [--steps 1500] [--every 100] [--hears-audio]
+Usage: .venv/bin/python scripts/probe_dit_alignment.py [--config tiny] [--steps 1500] [--every 100] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -55,12 +55,12 @@ def make_batch(rng: np.random.Generator, b: int, n: int, jaw: int, others: str =
 
 
 def main() -> int:
+    from talker.train import _parse_override
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="tiny")
-    ap.add_argument("--dim", type=int, default=0, help="override the model width (0 = the config's)")
-    ap.add_argument("--heads", type=int, default=0, help="override the attention heads (0 = the config's)")
-    ap.add_argument("--dim-head", type=int, default=0, help="override the head width (0 = the config's)")
-    ap.add_argument("--hears-audio", action="store_true", help="motion_hears_audio: the motion input takes the mel")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], type=_parse_override,
+                    metavar="KEY=VALUE", help="override a config field, as for talker.train (repeatable)")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--every", type=int, default=100, help="score every this many steps")
     ap.add_argument("--batch", type=int, default=8)
@@ -84,9 +84,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     jaw = index("jawOpen")
     torch.manual_seed(0)
-    overrides = {k: v for k, v in (("dim", args.dim), ("heads", args.heads), ("dim_head", args.dim_head),
-                                   ("motion_hears_audio", args.hears_audio)) if v}
-    model = TalkerDiT(get_config(args.config, **overrides))
+    model = TalkerDiT(get_config(args.config, **dict(args.overrides)))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     cfm = CFMConfig(audio_given_prob=1.0)
     train_rng, test_rng = np.random.default_rng(0), np.random.default_rng(1)
