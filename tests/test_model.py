@@ -26,6 +26,7 @@ from talker.model import (
 from talker.model import sampler as S
 from talker.model.cfm import CFMConfig, flow_matching_loss, infill_mask, lens_to_mask, span_mask
 from talker.model.checkpoint import load_model, save_model
+from talker.model.dit import heard_audio
 from talker.model.text import PAD_ID, Vocab, encode_batch, load_vocab, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +153,8 @@ def test_cfg_dropout_flags_match_zeroed_inputs():
 
 def test_motion_stream_can_hear_the_audio_at_the_same_frames():
     """With ``motion_hears_audio`` the motion input takes the mel of its own frames (a local path),
-    and the mel prompt is dropped with the audio prompt for guidance."""
+    standardised by the prompt so a louder recording is heard the same, and the mel prompt is
+    dropped with the audio prompt for guidance."""
     model = _tiny(motion_hears_audio=True)
     seen = []
     model.motion.input.register_forward_hook(lambda m, a, out: seen.append(out.detach().clone()))
@@ -163,17 +165,36 @@ def test_motion_stream_can_hear_the_audio_at_the_same_frames():
     for cond in (mel, other):
         model(mel, cond, text, t, motion=motion, motion_cond=motion)
     diff = (seen[0] - seen[1]).abs().amax(dim=(0, 2))
-    assert diff[10] > 1e-3
-    assert diff[60:].max() == 0.0  # only the convolutional position term (kernel 31) spreads it
+    assert diff[10] > 5 * diff[60:].max()  # elsewhere only through the prompt's mean and spread
+    # a gain change (a constant in log-mel) on the prompt and the data part of the noisy sample
+    loud = mel + 2.0
+    model(mel + 0.5 * 2.0, loud, text, t, motion=motion, motion_cond=motion)
+    torch.testing.assert_close(seen[2], seen[0], atol=1e-5, rtol=1e-4)
     for cond in (mel, other):
         model(mel, cond, text, t, motion=motion, motion_cond=motion, drop_audio_cond=True)
-    torch.testing.assert_close(seen[2], seen[3])
+    torch.testing.assert_close(seen[3], seen[4])
     # without the option the motion input never sees the mel prompt
     plain, seen_plain = _tiny(), []
     plain.motion.input.register_forward_hook(lambda m, a, out: seen_plain.append(out.detach().clone()))
     for cond in (mel, other):
         plain(mel, cond, text, t, motion=motion, motion_cond=motion)
     torch.testing.assert_close(seen_plain[0], seen_plain[1])
+
+
+def test_heard_audio_is_standardised_on_the_prompt_frames_only():
+    g = torch.Generator().manual_seed(0)
+    mel = torch.randn(2, 50, 100, generator=g) * 3 - 6
+    cond = mel.clone()
+    cond[:, 20:] = 0.0  # frames 20.. are to be generated
+    cond[1] = 0.0  # item 1: prompt dropped
+    out = heard_audio(mel, cond, torch.tensor([1.0, 1.0]))
+    c = out[0, :20, 100:]
+    torch.testing.assert_close(c.mean(0), torch.zeros(100), atol=1e-5, rtol=0)
+    assert torch.allclose(c.std(0, unbiased=False), torch.ones(100), atol=2e-3)
+    assert (out[0, 20:, 100:] == 0).all()  # nothing heard where the prompt is empty
+    torch.testing.assert_close(out[1, :, :100], mel[1])  # no prompt: the sample passes unchanged
+    # at t = 1 the sample is the data and is standardised like the prompt
+    torch.testing.assert_close(out[0, :20, :100], c, atol=1e-5, rtol=1e-4)
 
 
 def test_motion_hearing_is_off_in_saved_configs_that_predate_it():
@@ -537,3 +558,32 @@ def test_sampler_matches_f5_cfm_sample(method):
                                  method=method)
     assert motion is None and lens.tolist() == [35]
     assert (ref - got).abs().max().item() < 1e-5
+
+
+def test_eval_dtw_warp_undoes_a_different_rhythm():
+    """scripts/eval_dit.py scores text-mode motion after a DTW of the mels: a generation that says
+    the same thing in another rhythm must score as agreeing, and better than a plain stretch."""
+    spec = importlib.util.spec_from_file_location("eval_dit", ROOT / "scripts" / "eval_dit.py")
+    ev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ev)
+    rng = np.random.default_rng(0)
+    n_true = 750  # 8 s of mel frames
+    k = np.convolve(rng.standard_normal(n_true + 40), np.ones(15) / 15, "valid")[:n_true]
+    true_mel = np.outer(k, np.linspace(1, 2, 100)) + 0.05 * rng.standard_normal((n_true, 100))
+    # the generation: first half slower, second half faster, 10 % longer overall
+    src = np.concatenate([np.linspace(0, 375, 550), np.linspace(375, n_true - 1, 275)[1:]])
+    gen_mel = np.stack([np.interp(src, np.arange(n_true), true_mel[:, c]) for c in range(100)], 1)
+    n_video = 200
+    true_jaw = np.interp(np.arange(n_video) * 3.75, np.arange(n_true), k)
+    gen_jaw = np.interp(np.arange(int(len(src) / 3.75)) * 3.75, np.arange(len(src)), np.interp(src, np.arange(n_true), k))
+    gen_motion = np.stack([gen_jaw, -gen_jaw], 1)
+    warped = ev.dtw_warp(gen_motion, gen_mel, true_mel, n_video)
+    assert warped.shape == (n_video, 2)
+    from talker.motion.code import stretch
+
+    r_dtw = ev.pearson(warped[:, 0], true_jaw)
+    r_stretch = ev.pearson(stretch(gen_motion, n_video)[:, 0], true_jaw)
+    assert r_dtw > 0.9 and r_dtw > r_stretch + 0.2
+    # the path comes from the mel alone: motion that disagrees with its speech stays disagreeing
+    shuffled = ev.dtw_warp(gen_motion[::-1].copy(), gen_mel, true_mel, n_video)
+    assert abs(ev.pearson(shuffled[:, 0], true_jaw)) < 0.5
