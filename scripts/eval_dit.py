@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=["text", "audio"], default="text",
                     help="text: speech and motion from the transcript; audio: the rest's real speech is given, "
                          "motion only is generated (training with --audio-given)")
+    ap.add_argument("--motion-after-speech", action="store_true",
+                    help="text mode: sample the motion again with the generated speech as its audio condition")
     ap.add_argument("--nfe", type=int, default=32)
     ap.add_argument("--cfg", type=float, default=2.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                                   cfg_scale=args.cfg, seed=seed)
                 else:
                     res = generate(model, prompt, text_b, duration_frames=dur, nfe_steps=args.nfe,
-                                   cfg_scale=args.cfg, seed=seed)
+                                   cfg_scale=args.cfg, seed=seed, motion_after_speech=args.motion_after_speech)
                 gm = stretch(res.motion, true_motion.shape[0])
                 rj.append(pearson(gm[:, jaw], true_motion[:, jaw]))
                 jaws.append(gm[:, jaw])

@@ -300,6 +300,26 @@ def test_animate_gives_one_motion_row_per_video_frame_of_the_audio():
         animate(model, prompt_from_arrays(speech, None, "x"), speech)
 
 
+def test_generate_can_sample_the_motion_again_from_the_finished_speech():
+    """motion_after_speech: the motion is what the model gives for the generated mel as audio
+    condition (the audio-driven path), not the jointly sampled one; speech is unchanged."""
+    from talker.model.infer import _motion_for_mel, _video_motion, generate, prompt_from_arrays
+
+    model = _tiny()
+    rng = np.random.default_rng(0)
+    prompt = prompt_from_arrays(rng.normal(0, 0.1, 24000).astype(np.float32),
+                                rng.normal(0, 0.1, (25, 61)).astype(np.float32), "hello there")
+    kw = dict(duration_frames=60, nfe_steps=2, cfg_scale=0.0, seed=3)
+    joint = generate(model, prompt, "new words", **kw)
+    after = generate(model, prompt, "new words", motion_after_speech=True, **kw)
+    torch.testing.assert_close(after.mel, joint.mel)
+    assert after.motion.shape == joint.motion.shape and after.info["motion_after_speech"]
+    assert not np.allclose(after.motion, joint.motion)
+    mot = _motion_for_mel(model, prompt, after.mel, "hello there new words", 2, 0.0, -1.0, 3)
+    n_video = int(round(after.total_frames / 93.75 * 25))
+    np.testing.assert_allclose(after.motion, _video_motion(model, mot, n_video, prompt, False), atol=1e-5)
+
+
 # --------------------------------------------------------------------------- sampler maths
 
 

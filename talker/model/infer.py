@@ -76,11 +76,14 @@ def _join(ref_text: str, gen_text: str) -> str:
 @torch.no_grad()
 def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = None, speed: float = 1.0,
              nfe_steps: int = 32, cfg_scale: float = 2.0, sway_coef: float | None = -1.0, seed: int | None = 0,
-             vocoder=None, keep_prompt: bool = False) -> InferenceResult:
+             vocoder=None, keep_prompt: bool = False, motion_after_speech: bool = False) -> InferenceResult:
     """Continue ``prompt`` saying ``text``.
 
     ``duration_frames`` is the number of NEW mel frames (default: estimated from the text
     length ratio); the model is used as given, so pass the EMA weights in eval mode.
+    ``motion_after_speech`` samples the motion a second time with the finished speech as its
+    audio condition (as :func:`animate` does), for checkpoints trained with ``audio_given_prob``
+    whose jointly sampled motion follows its own speech less than audio-driven motion does.
     """
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
@@ -101,14 +104,18 @@ def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = 
     start = 0 if keep_prompt else p
     mel_out = mel[0, start:n].float().cpu()
     motion_out = None
+    n_video = int(round(n / MEL_FPS * VIDEO_FPS))
+    if mot is not None and motion_after_speech:
+        mot = _motion_for_mel(model, prompt, mel[0, p:n], _join(prompt.text, text), nfe_steps, cfg_scale,
+                              sway_coef, seed)[None]
     if mot is not None:
-        motion_out = _video_motion(model, mot[0, :n], int(round(n / MEL_FPS * VIDEO_FPS)), prompt, keep_prompt)
+        motion_out = _video_motion(model, mot[0, :n], n_video, prompt, keep_prompt)
     audio, label = None, ""
     if vocoder is not None:
         audio = vocoder.decode(mel_out.T[None]).squeeze().float().cpu().numpy()
         label = getattr(vocoder, "label", type(vocoder).__name__)
     info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text,
-            "estimated": duration_frames is None}
+            "estimated": duration_frames is None, "motion_after_speech": bool(motion_after_speech and mot is not None)}
     return InferenceResult(mel_out, motion_out, audio, 24000, p, n, label, info)
 
 
@@ -133,17 +140,25 @@ def animate(model, prompt: Prompt, audio: np.ndarray, text: str = "", *, nfe_ste
         raise ValueError("animate needs a model with a motion stream and a prompt with motion")
     from .vocoder import mel_spectrogram
 
-    device = next(model.parameters()).device
-    dtype = next(model.parameters()).dtype
     audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32))
     new_video = int(round(len(audio) * VIDEO_FPS / 24000))
     new_mel = mel_spectrogram(torch.from_numpy(audio)).T
-    mel_all = torch.cat([prompt.mel, new_mel.to(prompt.mel.dtype)])
-    total = int(mel_all.shape[0])
-    ids = encode_batch([_join(prompt.text, text)], load_vocab(model.config.vocab or None)).to(device)
-    mot_prompt = model.normalize_motion(prompt.motion.to(device, dtype))[None]
-    _, mot, lens = sample(model, ids, mel_all.to(device, dtype)[None], total, motion_prompt=mot_prompt,
-                          nfe_steps=nfe_steps, cfg_scale=cfg_scale, sway_coef=sway_coef, seed=seed)
-    motion = _video_motion(model, mot[0, :total], prompt.video_frames + new_video, prompt, keep_prompt)
+    mot = _motion_for_mel(model, prompt, new_mel, _join(prompt.text, text), nfe_steps, cfg_scale, sway_coef, seed)
+    motion = _video_motion(model, mot, prompt.video_frames + new_video, prompt, keep_prompt)
     info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text, "audio_given": True}
-    return InferenceResult(new_mel.float(), motion, audio, 24000, prompt.frames, int(lens[0]), "", info)
+    return InferenceResult(new_mel.float(), motion, audio, 24000, prompt.frames,
+                           prompt.frames + int(new_mel.shape[0]), "", info)
+
+
+def _motion_for_mel(model, prompt: Prompt, new_mel: torch.Tensor, full_text: str, nfe_steps: int, cfg_scale: float,
+                    sway_coef: float | None, seed: int | None) -> torch.Tensor:
+    """Normalised mel-rate motion (prompt + new part) sampled with prompt + ``new_mel`` as the whole audio condition."""
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    mel_all = torch.cat([prompt.mel.to(device, dtype), new_mel.to(device, dtype)])
+    total = int(mel_all.shape[0])
+    ids = encode_batch([full_text], load_vocab(model.config.vocab or None)).to(device)
+    mot_prompt = model.normalize_motion(prompt.motion.to(device, dtype))[None]
+    _, mot, _ = sample(model, ids, mel_all[None], total, motion_prompt=mot_prompt, nfe_steps=nfe_steps,
+                       cfg_scale=cfg_scale, sway_coef=sway_coef, seed=seed)
+    return mot[0, :total]
