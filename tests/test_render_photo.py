@@ -69,6 +69,22 @@ def test_frames_shape_dtype_count(astronaut):
         assert f.shape == (h, w, 3) and f.dtype == np.uint8
 
 
+def test_frames_rendered_in_chunks_match_frames_rendered_alone(astronaut):
+    """render() computes expression offsets for chunks of frames at once: no frame may see another's row."""
+    r, _, _ = astronaut
+    rng = np.random.default_rng(0)
+    rows = r.neutral[None] + rng.normal(0, 0.15, (70, 61)) * np.r_[np.ones(51), np.full(10, 0.1)]
+    off, info = r.expression_offsets_batch(rows)
+    for k in (0, 33, 69):
+        one, one_info = r.expression_offsets(rows[k])
+        np.testing.assert_allclose(off[k], one, atol=1e-12)
+        assert one_info["jaw"] == pytest.approx(info["jaw"][k]) and one_info["blink"] == pytest.approx(list(info["blink"][k]))
+    assert np.abs(off[0] - off[1]).max() > 1e-3  # different rows, different offsets
+    frames = list(r.render(rows))[62:67]  # across the border of the first 64-frame chunk
+    alone = [r.render_frame(row) for row in rows[62:67]]
+    assert all(np.array_equal(a, b) for a, b in zip(frames, alone, strict=True))
+
+
 def test_neutral_reproduces_photo_and_is_deterministic(astronaut):
     r, _, _ = astronaut
     neutral = r.render_frame(r.neutral)
