@@ -98,7 +98,9 @@ def dtw_warp(gen_motion: np.ndarray, gen_mel: np.ndarray, true_mel: np.ndarray, 
     np.add.at(per_true, path[:, 1], path[:, 0])
     np.add.at(count, path[:, 1], 1)
     per_true /= np.maximum(count, 1)
-    mel_per_video = 93.75 / 25
+    from talker.model.dit import MEL_FPS, VIDEO_FPS
+
+    mel_per_video = MEL_FPS / VIDEO_FPS
     at = np.interp(np.arange(n_video) * mel_per_video, np.arange(true_mel.shape[0]), per_true) / mel_per_video
     src = np.arange(gen_motion.shape[0])
     return np.stack([np.interp(at, src, gen_motion[:, c]) for c in range(gen_motion.shape[1])], axis=1)
@@ -106,8 +108,10 @@ def dtw_warp(gen_motion: np.ndarray, gen_mel: np.ndarray, true_mel: np.ndarray, 
 
 def own_speech_r(jaw: np.ndarray, mel: np.ndarray) -> float:
     """r of jawOpen (25 fps) with the loudness of the speech it goes with (mean log-mel, 25 fps)."""
+    from talker.model.dit import MEL_FPS, VIDEO_FPS
+
     energy = mel.mean(axis=1)
-    t = np.arange(jaw.shape[0]) * (93.75 / 25)
+    t = np.arange(jaw.shape[0]) * (MEL_FPS / VIDEO_FPS)
     return pearson(jaw, np.interp(t, np.arange(energy.shape[0]), energy))
 
 

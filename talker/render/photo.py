@@ -114,6 +114,12 @@ def _load_rgb(path: str | Path) -> np.ndarray:
         return np.asarray(im.convert("RGB")).copy()
 
 
+def _frame_info(info: dict, k: int) -> dict:
+    """Frame ``k`` of :meth:`PhotoRenderer.expression_offsets_batch`'s ``info``, as one frame's dict."""
+    return {"blink": [float(v) for v in info["blink"][k]], "jaw": float(info["jaw"][k]),
+            "closure": float(info["closure"][k])}
+
+
 class PhotoRenderer:
     """Renderer for a still portrait (``features.kind == "image"``); see the module docstring."""
 
@@ -338,8 +344,7 @@ class PhotoRenderer:
     def expression_offsets(self, row: np.ndarray) -> tuple[np.ndarray, dict]:
         """(478, 2) landmark offsets in face units (x right, y down) for one motion row."""
         off, info = self.expression_offsets_batch(np.asarray(row, np.float64)[None])
-        return off[0], {"blink": [float(v) for v in info["blink"][0]], "jaw": float(info["jaw"][0]),
-                        "closure": float(info["closure"][0])}
+        return off[0], _frame_info(info, 0)
 
     def expression_offsets_batch(self, rows: np.ndarray) -> tuple[np.ndarray, dict]:
         """(T, 478, 2) offsets for T motion rows at once.
@@ -557,8 +562,7 @@ class PhotoRenderer:
         for s0 in range(0, m.shape[0], chunk):
             off, info = self.expression_offsets_batch(m[s0:s0 + chunk])
             for k, row in enumerate(m[s0:s0 + chunk]):
-                yield self.render_frame(row, (off[k], {"blink": list(info["blink"][k]), "jaw": float(info["jaw"][k]),
-                                                       "closure": float(info["closure"][k])}))
+                yield self.render_frame(row, (off[k], _frame_info(info, k)))
 
     def neutral_motion(self, frames: int = 1) -> np.ndarray:
         """The photo's own motion row repeated: rendering it reproduces the photo."""
