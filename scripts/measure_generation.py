@@ -1,7 +1,9 @@
 """Generate and measure talking videos on the real references in ../shared (issue 3's table).
 
-For each clip in fixtures/video: text mode (a ~10 s English sentence) and audio mode (the
-LJSpeech sample); for each photo in fixtures/images and the bundled template: text mode.
+For each clip in fixtures/video: text mode (a ~10 s English sentence), audio mode (the
+LJSpeech sample) and "self-dub" (audio mode with the clip's own speech and transcript: the one
+case where the output and the real clip say the same thing, so their lip-sync figures compare
+like for like); for each photo in fixtures/images and the bundled template: text mode.
 Each output is scored by ``talker.eval.report.evaluate``; a contact sheet of frames is saved
 next to it for people to look at.
 
@@ -59,10 +61,19 @@ def main() -> int:
 
     pipe = TalkerPipeline()
     jobs = []
+    from talker.video.encode import write_wav
+
     for clip in sorted((shared / "fixtures" / "video").glob("*.mp4")):
         jobs.append((f"{clip.stem}__text", {"reference": clip, "text": TEXT}, clip, TEXT))
         jobs.append((f"{clip.stem}__audio", {"reference": clip, "audio": shared / "fixtures/audio/en_printing_10s.wav",
                                              "transcript": AUDIO_TRANSCRIPT}, clip, AUDIO_TRANSCRIPT))
+        if args.only and args.only not in f"{clip.stem}__selfdub":
+            continue
+        feats = pipe.analyze(clip)
+        own = out / f"{clip.stem}__own_speech.wav"
+        write_wav(own, feats.audio, feats.sample_rate)
+        jobs.append((f"{clip.stem}__selfdub", {"reference": clip, "audio": own, "transcript": feats.transcript},
+                     clip, feats.transcript))
     for img in sorted((shared / "fixtures" / "images").glob("*")):
         jobs.append((f"{img.stem}__text", {"reference": img, "text": TEXT}, img, TEXT))
     jobs.append(("template_astronaut__text", {"template": "astronaut", "text": TEXT},

@@ -82,6 +82,14 @@ def test_real_clip_analysis_and_cache(pipe):
     cached = time.perf_counter() - t
     assert "cache_load" in again.timings and cached < 0.25 * first
     np.testing.assert_allclose(again.motion, feats.motion, atol=1e-6)
+    # the lip gap as each frame shows it: close to the smoothed track's, but not rounded off
+    from talker.motion.geometry import mouth_opening
+
+    assert feats.mouth_gap.shape == (feats.frames,)
+    np.testing.assert_allclose(again.mouth_gap, feats.mouth_gap)
+    smoothed = mouth_opening(feats.landmarks)
+    assert np.corrcoef(feats.mouth_gap, smoothed)[0, 1] > 0.9
+    assert np.abs(np.diff(feats.mouth_gap)).mean() > 1.1 * np.abs(np.diff(smoothed)).mean()
     assert again.transcript == feats.transcript and again.source == "renamed copy.mp4"
     # a user transcript wins and skips ASR, without spoiling the cached ASR transcript
     user = pipe.analyze(clip, transcript="  hello   there ")

@@ -15,27 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..motion.geometry import mouth_opening  # noqa: F401 - the measure lives with the tracker
+
 log = logging.getLogger(__name__)
 
-UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
-FOREHEAD, CHIN = 10, 152
 TRACK_VERSION = 1
-
-
-def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
-    """(T,) inner-lip gap / face height from (T, 478, 2 or 3) landmarks in any consistent unit."""
-    lm = np.asarray(landmarks, dtype=np.float64)
-    if lm.ndim == 2:
-        lm = lm[None]
-    if lm.ndim != 3 or lm.shape[1] <= max(UPPER_INNER_LIP, LOWER_INNER_LIP, FOREHEAD, CHIN):
-        raise ValueError(f"expected (frames, 478, 2|3) landmarks, got {lm.shape}")
-    xy = lm[..., :2]  # z is a depth estimate in other units; the gap is an image-plane measure
-    gap = np.linalg.norm(xy[:, UPPER_INNER_LIP] - xy[:, LOWER_INNER_LIP], axis=-1)
-    height = np.linalg.norm(xy[:, FOREHEAD] - xy[:, CHIN], axis=-1)
-    # Frames without a face (all-zero landmarks) give 0/0: report them as NaN, not as closed lips.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(height > 1e-6, gap / np.maximum(height, 1e-12), np.nan)
-    return out.astype(np.float64)
 
 
 @dataclass

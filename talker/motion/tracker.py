@@ -56,6 +56,9 @@ class TrackResult:
     max_faces: int = 0
     frame_size: tuple[int, int] = (0, 0)  # (width, height)
     ms_per_frame: float = 0.0             # detection time only, for speed reports
+    # inner-lip gap / face height from the unsmoothed landmarks: the lips as each frame shows
+    # them (smoothing rounds off a 3-frame closure), for anything that picks frames by mouth
+    mouth_gap: np.ndarray | None = None
 
     @property
     def face_ratio(self) -> float:
@@ -281,6 +284,7 @@ def track_frames(
     if ratio < MIN_FACE_RATIO:
         warnings.append(f"face found in only {ratio:.0%} of the frames of {_name(source_name)}")
 
+    mouth_gap = geometry.mouth_opening(landmarks).astype(np.float32)
     if smooth and t > 2 and not image_mode:
         landmarks = one_euro(landmarks, fps, *_SMOOTH_LANDMARKS)
         boxes = one_euro(boxes, fps, *_SMOOTH_BOXES)
@@ -299,6 +303,7 @@ def track_frames(
         max_faces=max_faces,
         frame_size=size,
         ms_per_frame=1000.0 * spent / t,
+        mouth_gap=mouth_gap,
     )
 
 

@@ -117,6 +117,7 @@ def _analyze_image(p: Path, digest: str, cfg: AnalysisConfig) -> ReferenceFeatur
         source=p.name, content_hash=digest, kind="image", motion=tr.motion, landmarks=tr.landmarks,
         boxes=tr.boxes, detected=tr.detected, frame_size=tr.frame_size, tracker_backend=tr.backend,
         max_faces=tr.max_faces, warnings=list(tr.warnings), timings={"track": time.perf_counter() - t},
+        mouth_gap=tr.mouth_gap,
     )
 
 
@@ -195,7 +196,7 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
         source=name, content_hash=digest, kind="video", motion=tr.motion, landmarks=tr.landmarks,
         boxes=tr.boxes, detected=tr.detected, frame_size=tr.frame_size, span=(start, start + n / FPS),
         audio=span_audio, speech_segments=segs, tracker_backend=tr.backend, max_faces=tr.max_faces,
-        warnings=warnings, timings=timings,
+        warnings=warnings, timings=timings, mouth_gap=tr.mouth_gap,
     )
 
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..motion.code import FPS, MOTION_DIM
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: mouth_gap
+READABLE_VERSIONS = (1, 2)  # a version-1 template still loads; it lacks mouth_gap
 SAMPLE_RATE = 24000
 
 
@@ -39,6 +40,9 @@ class ReferenceFeatures:
     timings: dict[str, float] = field(default_factory=dict)
     source_info: dict = field(default_factory=dict)
     version: int = ANALYSIS_VERSION
+    # (T,) float32 lip gap / face height of each frame as shown (unsmoothed landmarks); None in
+    # version-1 analyses
+    mouth_gap: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
@@ -80,7 +84,7 @@ class ReferenceFeatures:
         }
 
     # -- persistence: one .npz for arrays, one .json for the rest ------------------------------
-    _ARRAYS = ("motion", "landmarks", "boxes", "detected", "audio")
+    _ARRAYS = ("motion", "landmarks", "boxes", "detected", "audio", "mouth_gap")
 
     def save(self, directory: str | Path) -> None:
         d = Path(directory)
@@ -98,12 +102,13 @@ class ReferenceFeatures:
     def load(cls, directory: str | Path) -> ReferenceFeatures:
         d = Path(directory)
         meta = json.loads((d / "features.json").read_text())
-        if meta.get("version") != ANALYSIS_VERSION:
-            raise ValueError(f"features version {meta.get('version')} != {ANALYSIS_VERSION}")
+        if meta.get("version") not in READABLE_VERSIONS:
+            raise ValueError(f"features version {meta.get('version')} is not one of {READABLE_VERSIONS}")
         with np.load(d / "features.npz") as z:
             arrays = {k: z[k] for k in z.files}
         arrays["landmarks"] = arrays["landmarks"].astype(np.float32)
         arrays.setdefault("audio", None)
+        arrays.setdefault("mouth_gap", None)
         meta["frame_size"] = tuple(meta["frame_size"])
         meta["span"] = tuple(meta["span"])
         meta["speech_segments"] = [tuple(s) for s in meta["speech_segments"]]

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..media import decode
 from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
+from ..motion.geometry import mouth_opening
 from ..paths import cache_dir
 from ..reference.features import ReferenceFeatures
 from .base import RenderConfig, even_size
@@ -87,6 +88,8 @@ class FramePool:
         self.n = n
         self.landmarks = feats.landmarks[:n, :, :2] * self.scale
         self.motion = feats.motion[:n]
+        gap = feats.mouth_gap[:n] if feats.mouth_gap is not None else mouth_opening(self.landmarks)
+        self.gap = np.nan_to_num(np.asarray(gap, dtype=np.float64), nan=0.0)
 
 
 class ClipRenderer:
@@ -107,9 +110,9 @@ class ClipRenderer:
         self.last_paths: tuple[np.ndarray, np.ndarray] | None = None
         # The lip gap each pool frame shows, and a linear map from mouth channels to it, so the
         # mouth choice honours what people see (are the lips apart?) not only blendshape numbers.
-        from ..eval.mouth import mouth_opening
-
-        self._gap = np.nan_to_num(mouth_opening(lm), nan=0.0)
+        # The gap of the unsmoothed landmarks: the smoothed ones lag a fast closure or opening, and
+        # a frame chosen by them shows another mouth than the one asked for.
+        self._gap = self.pool.gap
         # jawOpen → visible gap as the pool shows it: a line through the per-decile medians (robust
         # to the other channels, which a closure target may push outside what the pool contains).
         # A line, not a step table, so every change of the jaw target is a change of the gap.
