@@ -88,6 +88,8 @@ class FramePool:
         self.n = n
         self.landmarks = feats.landmarks[:n, :, :2] * self.scale
         self.motion = feats.motion[:n]
+        # the gap of the unsmoothed landmarks: the smoothed ones lag a fast closure or opening, and
+        # a frame chosen by them would show another mouth than the one asked for
         gap = feats.mouth_gap[:n] if feats.mouth_gap is not None else mouth_opening(self.landmarks)
         self.gap = np.nan_to_num(np.asarray(gap, dtype=np.float64), nan=0.0)
 
@@ -108,11 +110,10 @@ class ClipRenderer:
         lm = self.pool.landmarks
         self._face_h = np.linalg.norm(lm[:, CHIN] - lm[:, 10], axis=1)
         self.last_paths: tuple[np.ndarray, np.ndarray] | None = None
-        # The lip gap each pool frame shows, and a linear map from mouth channels to it, so the
-        # mouth choice honours what people see (are the lips apart?) not only blendshape numbers.
-        # The gap of the unsmoothed landmarks: the smoothed ones lag a fast closure or opening, and
-        # a frame chosen by them shows another mouth than the one asked for.
-        self._gap = self.pool.gap
+        # The lip gap each pool frame shows (``pool.gap``), and a linear map from mouth channels to
+        # it, so the mouth choice honours what people see (are the lips apart?) not only
+        # blendshape numbers.
+        gap = self.pool.gap
         # jawOpen → visible gap as the pool shows it: a line through the per-decile medians (robust
         # to the other channels, which a closure target may push outside what the pool contains).
         # A line, not a step table, so every change of the jaw target is a change of the gap.
@@ -121,17 +122,17 @@ class ClipRenderer:
         bins = np.clip(np.searchsorted(edges, jaw, side="right") - 1, 0, max(0, edges.size - 2))
         used = [b for b in range(max(1, edges.size - 1)) if (bins == b).any()]
         centres = np.array([np.median(jaw[bins == b]) for b in used])
-        gaps = np.array([np.median(self._gap[bins == b]) for b in used])
+        gaps = np.array([np.median(gap[bins == b]) for b in used])
         slope = float(np.polyfit(centres, gaps, 1)[0]) if centres.size > 1 and np.ptp(centres) > 1e-6 else 0.0
         if slope <= 0:  # the pool shows no relation: spread the jaw over the gaps it does show
-            slope = float(np.ptp(self._gap)) / max(float(np.ptp(jaw)), 1e-6)
+            slope = float(np.ptp(gap)) / max(float(np.ptp(jaw)), 1e-6)
         offset = float(np.median(gaps - slope * centres))
-        self._gap_range = (float(np.percentile(self._gap, 1)), float(np.percentile(self._gap, 99)))
+        self._gap_range = (float(np.percentile(gap, 1)), float(np.percentile(gap, 99)))
         self._jaw_to_gap = (slope, offset)
-        self._gap_sd = float(self._gap.std()) + 1e-3
+        self._gap_sd = float(gap.std()) + 1e-3
         self._jaw_rest = float(np.percentile(jaw, 10))
-        self._shut_gap = float(np.percentile(self._gap, 12))
-        self._closed_gap = float(np.percentile(self._gap, 3))
+        self._shut_gap = float(np.percentile(gap, 12))
+        self._closed_gap = float(np.percentile(gap, 3))
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -158,8 +159,8 @@ class ClipRenderer:
         # a closure asked for (jaw at the speaker's rest) must be a closure shown
         shut = jaw_t <= self._jaw_rest
         want[shut] = np.minimum(want[shut], self._closed_gap)
-        mu += self.cfg.gap_weight * ((want[:, None] - self._gap[None, :]) / self._gap_sd) ** 2
-        mu[shut] += self.cfg.gap_weight * 4 * (self._gap[None, :] > self._shut_gap)
+        mu += self.cfg.gap_weight * ((want[:, None] - self.pool.gap[None, :]) / self._gap_sd) ** 2
+        mu[shut] += self.cfg.gap_weight * 4 * (self.pool.gap[None, :] > self._shut_gap)
         rot = pool[:, HEAD_ROTATION] / self._rot_scale
         pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)
         mouth = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs)
