@@ -163,6 +163,10 @@ def _blinks(num_frames: int, stats: StyleStats, rng: np.random.Generator, energy
             lo, hi = max(0, c - 8), min(num_frames, c + 9)
             c = lo + int(np.argmin(energy[lo:hi])) if hi > lo else c
         k = shape.size // 2
+        if num_frames < shape.size:
+            break
+        # whole blinks only: one cut by the end of the video leaves the eyes shut on its last frame
+        c = min(max(c, k), num_frames - (shape.size - k))
         for j, v in enumerate(shape):
             f = c - k + j
             if 0 <= f < num_frames:
