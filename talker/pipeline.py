@@ -14,6 +14,7 @@ import numpy as np
 from .errors import InputError, SilentAudioError
 from .generate import GenerateOptions, GenerationResult
 from .model.engine import NeuralConfig
+from .reference import still
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
 from .reference.features import ReferenceFeatures
@@ -66,10 +67,15 @@ class TalkerPipeline:
                   transcript: str | None = None, progress=None) -> tuple[ReferenceFeatures, Path]:
         if template:
             tpl, feats = self.template(template)
-            return feats, tpl.media_path
-        if media is None:
+            feats, media = feats, tpl.media_path
+        elif media is None:
             raise InputError("No reference was given.", "Pick a template or give a reference clip or photo.")
-        return self.analyze(media, transcript=transcript, progress=progress), Path(media)
+        else:
+            feats, media = self.analyze(media, transcript=transcript, progress=progress), Path(media)
+        if still.is_still(feats):  # a photo with a soundtrack: the photo renderer animates it
+            png = still.still_frame(feats, media, self.cache.root.parent / "stills")
+            feats, media = still.as_photo(feats, self.analyze(png)), png
+        return feats, Path(media)
 
     def generate(self, output: str | Path, *, template: str | None = None, reference: str | Path | None = None,
                  text: str | None = None, audio: str | Path | None = None, transcript: str | None = None,

@@ -104,6 +104,27 @@ def test_clip_renderer_shows_the_mouth_it_chose(tmp_path):
 
 
 @pytest.mark.slow
+def test_dubbing_a_muted_clip(tmp_path):
+    """Wav2Lip-style dubbing: a clip with its sound stripped, lip-synced to someone's speech."""
+    from talker.eval.report import evaluate
+
+    clip = require_shared("fixtures/video/en_man_map_5s.mp4")
+    wav = require_shared("fixtures/audio/en_printing_10s.wav")
+    muted = tmp_path / "muted.mp4"
+    assert ffmpeg_run(["-y", "-i", str(clip), "-an", "-c:v", "copy", str(muted)]).returncode == 0
+    pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache")))
+    res = pipe.generate(tmp_path / "dub.mp4", reference=muted, audio=wav, transcript=PRINTING)
+    assert res.engine["renderer"] == "clip-resequence"
+    assert any("no audio track" in w for w in res.warnings), res.warnings
+    assert _count_frames(res.video) == res.frames == frames_for_audio(res.audio.size, res.sample_rate)
+    m = evaluate(muted, res.video, PRINTING, pipeline=pipe)  # measured against what the user gave
+    assert m["speaker_similarity"] is None and "mouth_audio_corr_ratio" not in m
+    assert m["bilabial_closed"] >= 0.9 and m["identity_distance"] <= 0.35, m
+    assert -1 <= m["av_offset_frames"] <= 4 and m["mouth_audio_corr"] > 0.15, m
+    assert 0.7 <= m["head_motion_ratio"] <= 1.3, m
+
+
+@pytest.mark.slow
 def test_audio_mode_frames_follow_audio(pipe, tmp_path):
     wav = require_shared("fixtures/audio/en_printing_10s.wav")
     res = pipe.generate(tmp_path / "a.mp4", template="astronaut", audio=wav)

@@ -15,12 +15,11 @@ from talker.errors import (
     InputError,
     MediaDecodeError,
     MediaNotFoundError,
-    NoAudioError,
     NoFaceError,
-    SilentAudioError,
 )
 from talker.motion.code import MOTION_DIM
 from talker.pipeline import PipelineConfig, TalkerPipeline
+from talker.reference import still
 from talker.reference.analysis import AnalysisConfig
 from talker.reference.sync import jaw_audio_sync
 
@@ -142,24 +141,35 @@ def test_truncated_video_is_unreadable(pipe, tmp_path):
         pipe.analyze(f)
 
 
-def test_video_without_audio(pipe, tmp_path, portrait):
+def test_video_without_audio_is_a_face_without_a_voice(pipe, tmp_path, portrait):
+    """A muted clip (a GIF, a video with the sound stripped) can still be dubbed: its face is used."""
     v = still_video(portrait, tmp_path / "mute.mp4", 4)
-    with pytest.raises(NoAudioError, match="no audio"):
-        pipe.analyze(v)
+    feats = pipe.analyze(v)
+    assert feats.kind == "video" and feats.audio is None and feats.transcript == ""
+    assert feats.frames == 100 and any("no audio track" in w for w in feats.warnings), feats.warnings
 
 
-def test_silent_audio(pipe, tmp_path, portrait):
-    silence = make(tmp_path / "silence.wav", "-f", "lavfi", "-i", "anullsrc=r=24000:cl=mono", "-t", "5")
-    v = still_video(portrait, tmp_path / "silent.mp4", 5, audio=silence)
-    with pytest.raises(SilentAudioError, match="silent"):
-        pipe.analyze(v)
+@pytest.mark.parametrize("sound, why", [("anullsrc=r=24000:cl=mono", "silent"),
+                                        ("sine=frequency=50:sample_rate=24000", "no speech was found")])
+def test_clip_without_speech_keeps_its_face(pipe, tmp_path, portrait, sound, why):
+    wav = make(tmp_path / "sound.wav", "-f", "lavfi", "-i", sound, "-t", "5")
+    v = still_video(portrait, tmp_path / "quiet.mp4", 5, audio=wav)
+    feats = pipe.analyze(v)
+    assert feats.audio is None and feats.speech_segments == []
+    assert any(why in w for w in feats.warnings), feats.warnings
 
 
-def test_noise_without_speech(pipe, tmp_path, portrait):
-    noise = make(tmp_path / "hum.wav", "-f", "lavfi", "-i", "sine=frequency=50:sample_rate=24000", "-t", "5")
-    v = still_video(portrait, tmp_path / "hum.mp4", 5, audio=noise)
-    with pytest.raises(SilentAudioError, match="No speech"):
-        pipe.analyze(v)
+def test_still_clip_is_animated_as_a_photo(pipe, tmp_path, portrait, speech_wav):
+    """A photo with a soundtrack: the clip renderer could only freeze it, the photo renderer animates it,
+    and the soundtrack's voice is still the reference voice."""
+    v = still_video(portrait, tmp_path / "podcast.mp4", 5, audio=speech_wav)
+    feats, media = pipe.reference(media=v)
+    assert feats.kind == "image" and media.suffix == ".png" and feats.source == "podcast.mp4"
+    assert feats.audio is not None and any("animated as a photo" in w for w in feats.warnings)
+    res = pipe.generate(tmp_path / "out.mp4", reference=v, audio=speech_wav)
+    assert res.engine["renderer"] == "photo"
+    moving = pipe.analyze(require_shared("fixtures/video/en_man_map_5s.mp4"))
+    assert not still.is_still(moving) and still.landmark_travel(moving) > 5 * still.STILL_TRAVEL
 
 
 def test_no_face(pipe, tmp_path, speech_wav):
@@ -247,3 +257,47 @@ def test_no_temp_files_leak(pipe, tmp_path, portrait, monkeypatch):
         pipe.analyze(f)
     pipe.analyze(portrait)
     assert list(scratch.iterdir()) == []
+
+
+def test_photos_in_every_common_form_read_as_seen(tmp_path, portrait):
+    """One reader for analysis and rendering: 16-bit, alpha, palette, CMYK, EXIF-rotated and GIF
+    photos all come out as the picture a viewer sees (a 16-bit PNG used to render white)."""
+    from PIL import Image
+
+    from talker.media.decode import read_image
+
+    with Image.open(portrait) as im:
+        rgb = im.convert("RGB")
+    base = np.asarray(rgb).astype(np.float64)
+    gray = np.asarray(rgb.convert("L")).astype(np.float64)
+    forms = {}
+    Image.fromarray((gray * 257).astype(np.uint16)).save(tmp_path / "deep.png")
+    forms["deep.png"] = gray
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(255)
+    rgba.save(tmp_path / "alpha.png")
+    forms["alpha.png"] = base
+    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
+    forms["cmyk.jpg"] = base
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned a quarter left; viewers turn it back
+    rgb.rotate(90, expand=True).save(tmp_path / "turned.jpg", exif=exif, quality=95)
+    forms["turned.jpg"] = base
+    rgb.save(tmp_path / "still.gif")
+    forms["still.gif"] = base
+    for name, want in forms.items():
+        got = read_image(tmp_path / name).astype(np.float64)
+        assert got.shape[:2] == base.shape[:2], name
+        seen = got.mean(axis=2) if want.ndim == 2 else got
+        assert np.abs(seen - want).mean() < 12, (name, np.abs(seen - want).mean())
+    # transparent pixels become white, not black
+    clear = rgb.convert("RGBA")
+    clear.putalpha(0)
+    clear.save(tmp_path / "clear.png")
+    assert read_image(tmp_path / "clear.png").min() == 255
+    Image.new("L", (9000, 8000)).save(tmp_path / "bomb.png")
+    with pytest.raises(MediaDecodeError, match="too large"):
+        read_image(tmp_path / "bomb.png")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "cmyk.jpg").read_bytes()[:3000])
+    with pytest.raises(MediaDecodeError, match="not a readable image"):
+        read_image(tmp_path / "cut.jpg")

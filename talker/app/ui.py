@@ -389,7 +389,7 @@ def build_app(cfg: AppConfig | None = None, runner=None):
                                            height=150, allow_preview=False, object_fit="cover", fit_columns=False,
                                            interactive=False, buttons=[])
                     template_a = gr.Dropdown(choices=names, value=default, label="Template", allow_custom_value=True)
-                    reference_a = gr.File(label="…or upload your own reference clip / photo",
+                    reference_a = gr.File(label="…or upload your own reference clip / photo (a muted clip works too: dubbing)",
                                           file_types=["video", "image"], type="filepath")
                     audio_in = gr.Audio(label="Your speech (upload or record)", type="filepath",
                                         sources=["upload", "microphone"])

@@ -89,11 +89,13 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
         out.update(reference_mouth_audio_corr=round(ref_off.r, 4), reference_av_offset_frames=ref_off.lag,
                    mouth_audio_corr_ratio=round(off.r / ref_off.r, 4) if ref_off.r > 1e-6 else None)
         out["speaker_similarity"] = round(speaker_similarity(audio, 24000, ref.audio, ref.sample_rate), 4)
+    else:
+        out["speaker_similarity"] = None
+    if ref.kind == "video":  # a muted clip still has head motion to compare with
         ref_std = ref.motion[:, HEAD_ROTATION].std(0)
         out_std = tr.motion[:, HEAD_ROTATION].std(0)
         out["head_motion_ratio"] = round(float(np.mean(out_std / np.maximum(ref_std, np.radians(0.2)))), 4)
     else:
-        out["speaker_similarity"] = None
         out["head_motion_deg"] = round(float(np.degrees(tr.motion[:, HEAD_ROTATION].std(0)).mean()), 3)
         out["head_motion_ratio"] = None
     out["wer"] = round(wer(said, heard.text), 4)

@@ -40,7 +40,7 @@ def read_audio(
     if not info.has_audio:
         raise NoAudioError(
             f"'{Path(path).name}' has no audio track.",
-            "Use a clip with the person speaking, or give a separate audio file / transcript-free photo mode.",
+            "Use a file that contains the sound you mean (e.g. the speech to lip-sync).",
         )
     args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1",
             "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
@@ -91,13 +91,50 @@ def iter_frames(
         )
 
 
+MAX_IMAGE_PIXELS = 64_000_000  # 8000 × 8000: larger is a mistake or a decompression bomb
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """RGB uint8 image; reads the bytes ourselves so any file name works."""
-    import cv2
+    """RGB uint8 image as people see it: EXIF rotation applied, 16-bit scaled (not clipped),
+    transparency laid on white, CMYK/palette/greyscale converted, a GIF's first frame.
+
+    One reader for every stage, so analysis and rendering never see two versions of a photo.
+    The bytes are read here, so any file name works.
+    """
+    import io
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = check_file(path)
-    data = np.fromfile(str(p), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if img is None:
-        raise MediaDecodeError(f"'{p.name}' is not a readable image.", "Use a JPG or PNG photo.")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(p.read_bytes())) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError("too many pixels")
+                im.seek(0)
+                im = ImageOps.exif_transpose(im)
+                return _to_rgb8(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise MediaDecodeError(f"'{p.name}' is too large an image (over {MAX_IMAGE_PIXELS // 1_000_000} megapixels).",
+                               "Resize the photo to a few thousand pixels a side.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise MediaDecodeError(f"'{p.name}' is not a readable image ({type(e).__name__}).",
+                               "Use a JPG or PNG photo.") from None
+
+
+def _to_rgb8(im) -> np.ndarray:
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        peak = float(a.max()) if a.size else 0.0
+        top = 65535.0 if im.mode.startswith("I;16") or peak > 255 else 1.0 if im.mode == "F" and peak <= 1 else 255.0
+        g = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(g[..., None], 3, axis=2)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode in ("P", "L", "RGB") and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB")).copy()
+    return np.asarray(im.convert("RGB")).copy()

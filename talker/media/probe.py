@@ -14,7 +14,7 @@ from ..errors import MediaDecodeError, MediaNotFoundError
 from . import ffmpeg
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-IMAGE_CODECS = {"png", "mjpeg", "bmp", "webp", "tiff", "jpeg2000"}
+IMAGE_CODECS = {"png", "mjpeg", "bmp", "webp", "tiff", "jpeg2000", "gif"}  # a one-frame GIF is a still
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import loudness, vad
-from ..errors import ClipTooShortError, InputError, NoFaceError, SilentAudioError
+from ..errors import ClipTooShortError, InputError, NoFaceError
 from ..media import decode
 from ..media.probe import check_file, probe
 from ..motion.code import FPS
@@ -112,7 +112,7 @@ def _analyze_image(p: Path, digest: str, cfg: AnalysisConfig) -> ReferenceFeatur
     t = time.perf_counter()
     img = decode.read_image(p)
     tr = track_frames([img], FPS, model_path=cfg.face_model, image_mode=True,
-                      backend=cfg.tracker_backend, source_name=f"'{p.name}'")
+                      backend=cfg.tracker_backend, source_name=p.name)
     return ReferenceFeatures(
         source=p.name, content_hash=digest, kind="image", motion=tr.motion, landmarks=tr.landmarks,
         boxes=tr.boxes, detected=tr.detected, frame_size=tr.frame_size, tracker_backend=tr.backend,
@@ -140,36 +140,44 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
         )
 
     t = time.perf_counter()
-    audio = decode.read_audio(p, SAMPLE_RATE, duration=read_len, info=info)
+    audio, segments, mute = None, [], ""
+    if info.has_audio:
+        audio = decode.read_audio(p, SAMPLE_RATE, duration=read_len, info=info)
+        if loudness.rms_dbfs(audio) < cfg.silence_dbfs:
+            mute = "its audio is silent"
+    else:
+        mute = "it has no audio track"
     timings["decode_audio"] = time.perf_counter() - t
-    if loudness.rms_dbfs(audio) < cfg.silence_dbfs:
-        raise SilentAudioError(
-            f"The audio of '{name}' is silent.", "Use a clip where the person can be heard speaking."
-        )
 
-    _step(progress, 0.15, "finding speech")
-    t = time.perf_counter()
-    total = audio.size / SAMPLE_RATE
-    segments = vad.speech_segments(audio, SAMPLE_RATE)
-    timings["vad"] = time.perf_counter() - t
-    speech = sum(s.duration for s in segments)
-    if speech < cfg.min_speech_seconds:
-        raise SilentAudioError(
-            f"No speech was found in '{name}' ({speech:.1f} s of voice).",
-            "Use a clip where the person talks clearly for at least a few seconds.",
-        )
-    start, end, capped = vad.usable_span(segments, total, max_len=cfg.max_seconds)
-    if end - start < cfg.min_seconds:
-        # Pad a short utterance with the clip around it before giving up.
-        grow = (cfg.min_seconds - (end - start)) / 2
-        start, end = max(0.0, start - grow), min(total, end + grow)
-    if end - start < cfg.min_seconds - 1e-3:
-        raise ClipTooShortError(
-            f"'{name}' has only {end - start:.1f} s of usable speech; at least {cfg.min_seconds:.0f} s is needed.",
-            "Use a clip of 3–30 s with the person talking.",
-        )
-    if capped:
-        warnings.append(f"The reference was capped to {end - start:.1f} s (at most {cfg.max_seconds:.0f} s are used).")
+    if not mute:
+        _step(progress, 0.15, "finding speech")
+        t = time.perf_counter()
+        total = audio.size / SAMPLE_RATE
+        segments = vad.speech_segments(audio, SAMPLE_RATE)
+        timings["vad"] = time.perf_counter() - t
+        speech = sum(s.duration for s in segments)
+        if speech < cfg.min_speech_seconds:
+            mute = f"no speech was found in it, {speech:.1f} s of voice"
+    if mute:
+        # A muted clip still has a face worth animating (dubbing a video, or the stock voice);
+        # only what needs the person's speech (voice matching, transcript, neural prompt) is off.
+        segments = []
+        total = info.duration or cfg.max_seconds
+        start, end = 0.0, min(total, cfg.max_seconds)  # the length was checked above
+        warnings.append(f"'{name}' has no usable speech ({mute}): its face is used, its voice is not.")
+    else:
+        start, end, capped = vad.usable_span(segments, total, max_len=cfg.max_seconds)
+        if end - start < cfg.min_seconds:
+            # Pad a short utterance with the clip around it before giving up.
+            grow = (cfg.min_seconds - (end - start)) / 2
+            start, end = max(0.0, start - grow), min(total, end + grow)
+        if end - start < cfg.min_seconds - 1e-3:
+            raise ClipTooShortError(
+                f"'{name}' has only {end - start:.1f} s of usable speech; at least {cfg.min_seconds:.0f} s is needed.",
+                "Use a clip of 3–30 s with the person talking.",
+            )
+        if capped:
+            warnings.append(f"The reference was capped to {end - start:.1f} s (at most {cfg.max_seconds:.0f} s are used).")
 
     _step(progress, 0.25, "tracking the face")
     t = time.perf_counter()
@@ -177,7 +185,7 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
     frames = islice(decode.iter_frames(p, FPS, start=start, duration=end - start, info=info),
                     int(round((end - start) * FPS)))
     tr = track_frames(frames, FPS, model_path=cfg.face_model, backend=cfg.tracker_backend,
-                      source_name=f"'{name}'")
+                      source_name=name)
     timings["decode_track"] = time.perf_counter() - t
     warnings += tr.warnings
     if tr.face_ratio < cfg.min_face_ratio:
@@ -187,10 +195,12 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
         )
 
     n = tr.motion.shape[0]
-    i0 = int(round(start * SAMPLE_RATE))
-    span_audio = audio[i0 : i0 + _frames_to_samples(n)]
-    span_audio = np.pad(span_audio, (0, max(0, _frames_to_samples(n) - span_audio.size)))
-    span_audio = loudness.normalize(span_audio, SAMPLE_RATE)
+    span_audio = None
+    if audio is not None and not mute:
+        i0 = int(round(start * SAMPLE_RATE))
+        span_audio = audio[i0 : i0 + _frames_to_samples(n)]
+        span_audio = np.pad(span_audio, (0, max(0, _frames_to_samples(n) - span_audio.size)))
+        span_audio = loudness.normalize(span_audio, SAMPLE_RATE)
     segs = [(max(0.0, s.start - start), min(n / FPS, s.end - start)) for s in segments if s.end > start and s.start < end]
     return ReferenceFeatures(
         source=name, content_hash=digest, kind="video", motion=tr.motion, landmarks=tr.landmarks,

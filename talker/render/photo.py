@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..media import decode
 from ..motion import code
 from ..motion.geometry import euler_to_rotation
 from ..reference.features import ReferenceFeatures
@@ -106,14 +107,6 @@ def _oval_cycle() -> list[int]:
         prev, cur = cur, step
 
 
-def _load_rgb(path: str | Path) -> np.ndarray:
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        return np.asarray(im.convert("RGB")).copy()
-
-
 def _frame_info(info: dict, k: int) -> dict:
     """Frame ``k`` of :meth:`PhotoRenderer.expression_offsets_batch`'s ``info``, as one frame's dict."""
     return {"blink": [float(v) for v in info["blink"][k]], "jaw": float(info["jaw"][k]),
@@ -128,7 +121,7 @@ class PhotoRenderer:
     def __init__(self, features: ReferenceFeatures, image_path: str | Path, config: RenderConfig | None = None) -> None:
         self.config = config or RenderConfig()
         self.features = features
-        photo = _load_rgb(image_path)
+        photo = decode.read_image(image_path)
         lm = np.asarray(features.landmarks[0], np.float64).copy()
         fw, fh = features.frame_size
         if (photo.shape[1], photo.shape[0]) != (fw, fh) and fw and fh:
