@@ -75,7 +75,10 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
         out.update(bilabial_closed=round(b["closed"], 4), bilabial_auc=round(b["auc"], 4),
                    bilabial_count=b["n_bilabial"], bilabial_failures=b["failures"])
     off = av_offset(mouth, audio, 24000, FPS, alignment=al)
-    out.update(av_offset_frames=off.lag, mouth_audio_corr=round(off.r, 4), av_feature=off.feature)
+    # margin: peak r minus the best r more than 2 frames away; near 0 the lag is ambiguous (short or
+    # repetitive speech can put a second, spurious peak at another lag)
+    out.update(av_offset_frames=off.lag, mouth_audio_corr=round(off.r, 4), av_feature=off.feature,
+               av_offset_margin=round(off.margin, 4))
     if ref.kind == "video" and ref.audio is not None:
         # the reference is measured the same way as the output: unsmoothed tracking of the file
         from .mouth import track_video
