@@ -45,6 +45,7 @@ class ClipRenderConfig(RenderConfig):
     bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
     mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.2))
     background_jaw_weight: float = 0.5  # prefer backgrounds with a closed mouth: less to cover
+    cut_weight: float = 1.0  # extra cost of a background cut per "natural frame step" the head jumps
     mouth_pose_weight: float = 0.1  # prefer mouth frames posed like the background
     gap_weight: float = 6.0  # how much the visible lip gap counts in the mouth choice
     feather: float = 0.07  # mask blur, in face heights
@@ -150,7 +151,7 @@ class ClipRenderer:
         unary = sq_distance(motion[:, cols] / scale, pool[:, cols] / scale, np.ones(cols.size))
         jaw = pool[:, index("jawOpen")]
         unary = unary / cols.size + self.cfg.background_jaw_weight * (jaw / (jaw.max() + 1e-6))[None, :]
-        bg = viterbi_path(unary, self.cfg.bg_costs)
+        bg = viterbi_path(unary, self.cfg.bg_costs, self._cut_costs())
         # mouth: the target's mouth shape, from a frame posed like the chosen background
         mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
         mu /= MOUTH_W.sum()
@@ -166,6 +167,20 @@ class ClipRenderer:
         mouth = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs)
         self.last_paths = (bg, mouth)
         return bg, mouth
+
+    def _cut_costs(self) -> np.ndarray | None:
+        """(N, N) cost of cutting the background from frame i to frame j: how far the head jumps,
+        in units of the clip's own brisk frame-to-frame motion (its 95th percentile), so a cut
+        lands where the head is where it was and shows least."""
+        if self.cfg.cut_weight <= 0 or self.pool.n < 3:
+            return None
+        lm = self.pool.landmarks[:, list(STABLE)] / self._face_h[:, None, None]
+        flat = lm.reshape(lm.shape[0], -1)
+        k = lm.shape[1]
+        jump = np.sqrt(sq_distance(flat, flat, np.ones(flat.shape[1])) / k)
+        step = np.sqrt(((flat[1:] - flat[:-1]) ** 2).sum(1) / k)
+        natural = max(float(np.percentile(step, 95)), 1e-4)
+        return self.cfg.cut_weight * jump / natural
 
     # -- drawing ------------------------------------------------------------------------------
     def _polygon(self, lm: np.ndarray, face_h: float) -> np.ndarray:

@@ -22,11 +22,19 @@ class PathCosts:
     jump: float = 4.0  # cut to any other frame
 
 
-def viterbi_path(unary: np.ndarray, costs: PathCosts = PathCosts()) -> np.ndarray:
+JUMP_SOURCES = 48  # with cut costs: how many nearest frames each frame may be cut into from
+
+
+def viterbi_path(unary: np.ndarray, costs: PathCosts = PathCosts(), jump_extra: np.ndarray | None = None
+                 ) -> np.ndarray:
     """Frame index per output time minimising unary + transition costs; ``unary`` is (T, N).
 
     The state is (frame, direction): playing forwards or backwards is a state kept from step
     to step, and only a turn costs, so a path cannot flicker between two neighbouring frames.
+    ``jump_extra`` (N, N), optional: what a cut from frame i to frame j costs on top of
+    ``costs.jump`` — e.g. how far the head moves — so cuts land where they show least. A cut into
+    j then comes from the cheapest of j's ``JUMP_SOURCES`` nearest frames (by ``jump_extra``) or
+    the best state overall, which keeps a step O(N·JUMP_SOURCES), not O(N²).
     """
     T, N = unary.shape
     if N == 1:
@@ -34,12 +42,32 @@ def viterbi_path(unary: np.ndarray, costs: PathCosts = PathCosts()) -> np.ndarra
     inf = np.inf
     # codes: 0 from (j-1, fwd), 1 from (j+1, bwd), 2 hold same state, 3 from other direction, 4 jump
     back = np.empty((T, 2, N), dtype=np.int8)
-    jump_from = np.empty(T, dtype=np.int64)
+    jump_from = np.empty((T, N), dtype=np.int64)  # flat (direction, frame) index a cut to j came from
     cost = np.stack([unary[0], unary[0] + costs.backward]).astype(np.float64)  # [fwd, bwd]
+    cols = np.arange(N)
+    if jump_extra is not None:
+        extra = np.asarray(jump_extra, dtype=np.float64)
+        k = min(N, JUMP_SOURCES)
+        near = np.argpartition(extra, k - 1, axis=0)[:k] if k < N else np.repeat(cols[None], N, axis=0)
+        near_extra = extra[near, cols]  # (k, N): the k cheapest sources of a cut into each frame
     for t in range(1, T):
         best = int(np.argmin(cost))
-        jump_cost = cost.flat[best] + costs.jump
-        jump_from[t] = best
+        if jump_extra is None:
+            jump_cost = cost.flat[best] + costs.jump
+            jump_from[t] = best
+        else:
+            src_dir = np.argmin(cost, axis=0)
+            src_cost = cost[src_dir, cols]
+            via = src_cost[near] + near_extra
+            pick = np.argmin(via, axis=0)
+            src = near[pick, cols]
+            jump_cost = via[pick, cols]
+            b = best % N
+            from_best = src_cost[b] + extra[b]
+            use_best = from_best < jump_cost
+            src = np.where(use_best, b, src)
+            jump_cost = np.where(use_best, from_best, jump_cost) + costs.jump
+            jump_from[t] = src_dir[src] * N + src
         new = np.empty_like(cost)
         for d in (0, 1):
             move = (np.concatenate(([inf], cost[d, :-1])) + costs.forward if d == 0
@@ -65,7 +93,7 @@ def viterbi_path(unary: np.ndarray, costs: PathCosts = PathCosts()) -> np.ndarra
             j = j - 1 if d == 0 else j + 1
             d = prev_d
         elif c == 4:
-            d, j = divmod(int(jump_from[t]), N)
+            d, j = divmod(int(jump_from[t, j]), N)
     return path
 
 
