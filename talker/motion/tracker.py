@@ -45,6 +45,12 @@ _SMOOTH_BLENDSHAPES = (6.0, 2.0)
 _SMOOTH_EYES = (4.0, 2.0)
 
 
+def smooth_rotation(rotation: np.ndarray, fps: float) -> np.ndarray:
+    """Head rotation (T, 3) smoothed as reference analysis smooths it, so a measure can compare an
+    unsmoothed track with a reference's on equal terms."""
+    return one_euro(np.asarray(rotation, dtype=np.float64), fps, *_SMOOTH_ROTATION)
+
+
 @dataclass
 class TrackResult:
     motion: np.ndarray       # (T, 61) float32, smoothed, short gaps interpolated
@@ -289,7 +295,7 @@ def track_frames(
         landmarks = one_euro(landmarks, fps, *_SMOOTH_LANDMARKS)
         boxes = one_euro(boxes, fps, *_SMOOTH_BOXES)
         motion[:, code.BLENDSHAPES] = np.clip(one_euro(motion[:, code.BLENDSHAPES], fps, *_SMOOTH_BLENDSHAPES), 0.0, 1.0)
-        motion[:, code.HEAD_ROTATION] = one_euro(motion[:, code.HEAD_ROTATION], fps, *_SMOOTH_ROTATION)
+        motion[:, code.HEAD_ROTATION] = smooth_rotation(motion[:, code.HEAD_ROTATION], fps)
         motion[:, code.HEAD_TRANSLATION] = one_euro(motion[:, code.HEAD_TRANSLATION], fps, *_SMOOTH_TRANSLATION)
         motion[:, code.EYES] = one_euro(motion[:, code.EYES], fps, *_SMOOTH_EYES)
 

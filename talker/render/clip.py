@@ -44,9 +44,13 @@ class ClipRenderConfig(RenderConfig):
     pool_seconds: float = 20.0  # how much of the reference is kept as frames to draw from
     bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
     mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.2))
-    background_jaw_weight: float = 0.5  # prefer backgrounds with a closed mouth: less to cover
+    # prefer backgrounds with a closed mouth (less to cover); stronger than this, the closed-mouth
+    # frames (often the still ones) were chosen so often that head motion fell to 0.74× the clip's
+    background_jaw_weight: float = 0.25
     cut_weight: float = 1.0  # extra cost of a background cut per "natural frame step" the head jumps
-    mouth_pose_weight: float = 0.1  # prefer mouth frames posed like the background
+    # prefer mouth frames posed like the background: a lower face from another head pose drags the
+    # face's apparent pose toward its own (at 0.1 the tracked output's head moved 0.59× the clip's)
+    mouth_pose_weight: float = 1.0
     gap_weight: float = 6.0  # how much the visible lip gap counts in the mouth choice
     feather: float = 0.07  # mask blur, in face heights
     chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
