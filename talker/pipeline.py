@@ -67,7 +67,7 @@ class TalkerPipeline:
                   transcript: str | None = None, progress=None) -> tuple[ReferenceFeatures, Path]:
         if template:
             tpl, feats = self.template(template)
-            feats, media = feats, tpl.media_path
+            media = tpl.media_path
         elif media is None:
             raise InputError("No reference was given.", "Pick a template or give a reference clip or photo.")
         else:

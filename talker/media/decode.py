@@ -102,21 +102,17 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     The bytes are read here, so any file name works.
     """
     import io
-    import warnings
 
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = check_file(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(p.read_bytes())) as im:
-                if im.width * im.height > MAX_IMAGE_PIXELS:
-                    raise Image.DecompressionBombError("too many pixels")
-                im.seek(0)
-                im = ImageOps.exif_transpose(im)
-                return _to_rgb8(im)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        with Image.open(io.BytesIO(p.read_bytes())) as im:  # header only: pixels decode below
+            if im.width * im.height > MAX_IMAGE_PIXELS:  # below PIL's own bomb limits
+                raise Image.DecompressionBombError("too many pixels")
+            im.seek(0)
+            return _to_rgb8(ImageOps.exif_transpose(im))
+    except Image.DecompressionBombError:
         raise MediaDecodeError(f"'{p.name}' is too large an image (over {MAX_IMAGE_PIXELS // 1_000_000} megapixels).",
                                "Resize the photo to a few thousand pixels a side.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:

@@ -155,6 +155,8 @@ def generate_style(reference_motion: np.ndarray, num_frames: int, energy: np.nda
 def _blinks(num_frames: int, stats: StyleStats, rng: np.random.Generator, energy, fps: float) -> np.ndarray:
     curve = np.full(num_frames, stats.blink_base)
     shape = stats.blink_shape * (stats.blink_peak - stats.blink_base)
+    if num_frames < shape.size:
+        return curve  # too short for a whole blink
     t = rng.exponential(1 / stats.blink_rate) * fps * 0.5
     while t < num_frames:
         c = int(t)
@@ -163,8 +165,6 @@ def _blinks(num_frames: int, stats: StyleStats, rng: np.random.Generator, energy
             lo, hi = max(0, c - 8), min(num_frames, c + 9)
             c = lo + int(np.argmin(energy[lo:hi])) if hi > lo else c
         k = shape.size // 2
-        if num_frames < shape.size:
-            break
         # whole blinks only: one cut by the end of the video leaves the eyes shut on its last frame
         c = min(max(c, k), num_frames - (shape.size - k))
         for j, v in enumerate(shape):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import MediaDecodeError
 from ..media import decode
 from .features import ReferenceFeatures
 
@@ -46,10 +47,11 @@ def still_frame(feats: ReferenceFeatures, media: str | Path, out_dir: Path) -> P
     det = np.flatnonzero(np.asarray(feats.detected, dtype=bool))
     k = int(det[det.size // 2]) if det.size else 0
     frame = _first_frame(media, feats.fps, feats.span[0] + k / feats.fps)
-    if frame is None:
+    if frame is None:  # a seek near the end can decode nothing
         frame = _first_frame(media, feats.fps, feats.span[0])
     if frame is None:
-        frame = _first_frame(media, feats.fps, None)
+        raise MediaDecodeError(f"No picture could be read from '{Path(media).name}'.",
+                               "Re-encode the clip to H.264 MP4, or use a photo.")
     tmp = out.with_suffix(".tmp.png")
     cv2.imwrite(str(tmp), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     tmp.replace(out)
