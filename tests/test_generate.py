@@ -79,7 +79,8 @@ def test_clip_reference_text_measured(tmp_path):
 
 @pytest.mark.slow
 def test_clip_renderer_shows_the_mouth_it_chose(tmp_path):
-    """The lips in the output are the lips of the reference frames the renderer picked.
+    """The lips in the output are the lips of the reference frames the renderer picked, opened
+    by the jaw warp to the gap the motion code asks for.
 
     Frames are picked by their lip gap; if that gap came from the smoothed track, a frame in a
     fast closure or opening would show another mouth than planned (r was 0.85 on this clip).
@@ -96,11 +97,17 @@ def test_clip_renderer_shows_the_mouth_it_chose(tmp_path):
     renderer = ClipRenderer(feats, media)
     _, mouth = renderer.plan(res.motion)
     shown = track_video(res.video, 25.0, use_cache=False).mouth[: mouth.size]
-    planned = renderer.pool.gap[mouth][: shown.size]
+    # what was planned: the chosen frame's gap, moved by the jaw warp towards the gap asked for
+    planned = (renderer.pool.gap[mouth] + renderer.last_shift)[: shown.size]
+    asked = renderer.last_want[: shown.size]
     ok = np.isfinite(shown)
     assert ok.mean() > 0.95
     r = np.corrcoef(shown[ok], planned[ok])[0, 1]
     assert r >= 0.93, r
+    # and the warp brings the picture closer to the motion code than the chosen frames alone
+    r_asked = np.corrcoef(shown[ok], asked[ok])[0, 1]
+    r_frames = np.corrcoef(renderer.pool.gap[mouth][: shown.size][ok], asked[ok])[0, 1]
+    assert r_asked >= 0.93 and r_asked > r_frames, (r_asked, r_frames)
 
 
 @pytest.mark.slow

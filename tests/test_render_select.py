@@ -34,3 +34,57 @@ def test_a_cut_goes_to_the_frame_nearest_the_current_one(monkeypatch):
         path = viterbi_path(unary, PathCosts(jump=2.0), extra)
         cut = int(np.flatnonzero(np.abs(np.diff(path)) > 1)[0]) + 1
         assert path[cut - 1] == 9 and path[cut] == 40, (sources, path)
+
+
+def _bare_clip_renderer(speaking_gaps):
+    from talker.render.clip import ClipRenderer
+
+    r = object.__new__(ClipRenderer)
+    r._speaking_gaps = np.sort(np.asarray(speaking_gaps, dtype=float))
+    return r
+
+
+def test_jaw_targets_map_onto_the_speakers_own_gaps():
+    """The output opens as often and as wide as the speaker does: jaw ranks → the speaker's gap
+    quantiles, whatever scale the jaw channel has; a held jaw is a held mouth."""
+    rng = np.random.default_rng(1)
+    gaps = rng.gamma(2.0, 0.02, 400)
+    r = _bare_clip_renderer(gaps)
+    jaw = rng.random(300) * 0.05  # a speaker whose jawOpen barely moves
+    want = r._gap_for_jaw(jaw)
+    order = np.argsort(jaw)
+    assert np.all(np.diff(want[order]) >= 0)  # monotone
+    assert abs(np.median(want) - np.median(gaps)) < 0.15 * np.median(gaps)
+    assert want.min() < np.percentile(gaps, 2) and want.max() > np.percentile(gaps, 98)
+    assert np.allclose(r._gap_for_jaw(jaw * 10 + 3), want)  # only the order matters
+    held = r._gap_for_jaw(np.full(50, 0.02))
+    assert np.ptp(held) == 0
+
+
+def test_jaw_warp_widens_the_gap_and_leaves_the_upper_face_alone():
+    """A dark mouth gap between two lips: moving the jaw down by dy pixels makes the gap dy
+    taller, moves the chin by dy, and changes nothing above the upper lip."""
+    import cv2
+
+    from talker.motion.geometry import LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP
+    from talker.render.clip import ClipRenderer
+    from talker.render.topology import CHIN
+
+    h = w = 200
+    img = np.full((h, w, 3), 200, np.uint8)
+    img[100:110, 70:130] = 20  # the gap, rows 100-109
+    img[150:152, :] = 90  # a line on the chin
+    lm = np.zeros((478, 2))
+    lm[UPPER_INNER_LIP] = (100, 100)
+    lm[LOWER_INNER_LIP] = (100, 110)
+    lm[MOUTH_LEFT], lm[MOUTH_RIGHT] = (130, 105), (70, 105)
+    lm[CHIN] = (100, 160)
+    face_h = 150.0
+    for dy in (6.0, -4.0):
+        mx, my = ClipRenderer._jaw_maps(lm, dy, face_h, (h, w))
+        out = cv2.remap(img, mx, my, cv2.INTER_LINEAR)
+        dark = np.where(out[:140, 100, 0] < 60)[0]
+        assert abs((dark.max() - dark.min() + 1) - (10 + dy)) <= 1.5, (dy, dark)
+        line = 140 + np.where(np.abs(out[140:, 100, 0].astype(int) - 90) < 25)[0]
+        assert abs(line.mean() - (150.5 + dy)) <= 1.5, (dy, line)
+        assert np.array_equal(out[:99], img[:99])

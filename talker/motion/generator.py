@@ -1,7 +1,7 @@
 """The offline motion generator: timed phones + the new speech + a reference → 61-d motion.
 
-Mouth channels come from visemes with coarticulation (``visemes``), in the reference
-speaker's own range; head, brows, gaze and blinks come from the reference's style
+Mouth channels come from visemes with coarticulation (``visemes``), opened wider on the louder
+syllables of the new speech, in the reference speaker's own range; head, brows, gaze and blinks come from the reference's style
 (``style``), livelier while the new speech is loud. The neural model replaces this whole
 function and feeds the same renderer.
 """
@@ -38,6 +38,6 @@ def generate_motion(phones, audio: np.ndarray, sample_rate: int, reference: Refe
     model = model or VisemeModel.load()
     energy = speech_energy(audio, sample_rate, num_frames, reference.fps)
     motion = generate_style(reference.motion, num_frames, energy, seed=seed, fps=reference.fps)
-    mouth = mouth_motion(phones, num_frames, speaker_mouth(reference, model), model, reference.fps)
+    mouth = mouth_motion(phones, num_frames, speaker_mouth(reference, model), model, reference.fps, energy)
     motion[:, MOUTH_COLS] = mouth[:, MOUTH_COLS]
     return motion.astype(np.float32)

@@ -5,7 +5,9 @@ reference itself. Head motion and blinks come from choosing which reference fram
 background (a Viterbi path that prefers playing frames in order, so motion stays natural);
 the lower face comes from the reference frame whose mouth best matches the target mouth
 shape (so teeth and mouth interior are real), aligned on stable landmarks and blended in
-with a feathered mask.
+with a feathered mask. A frame chosen from a finite pool opens the lips a little more or less
+than asked; the lower lip and jaw of the chosen mouth are moved by that difference (a smooth
+vertical warp), so the rendered gap follows the motion code and not the pool's quantisation.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from ..media import decode
 from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
-from ..motion.geometry import mouth_opening
+from ..motion.geometry import LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP, mouth_opening
 from ..paths import cache_dir
 from ..reference.features import ReferenceFeatures
 from .base import RenderConfig, even_size
@@ -52,6 +54,10 @@ class ClipRenderConfig(RenderConfig):
     # face's apparent pose toward its own (at 0.1 the tracked output's head moved 0.59× the clip's)
     mouth_pose_weight: float = 1.0
     gap_weight: float = 6.0  # how much the visible lip gap counts in the mouth choice
+    # share of the difference between the asked-for and the chosen frame's lip gap that the jaw
+    # warp makes up, and the most it moves (face heights); lips shut in the chosen frame stay shut
+    gap_correction: float = 1.0
+    max_gap_shift: float = 0.03
     feather: float = 0.07  # mask blur, in face heights
     chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
 
@@ -115,25 +121,20 @@ class ClipRenderer:
         lm = self.pool.landmarks
         self._face_h = np.linalg.norm(lm[:, CHIN] - lm[:, 10], axis=1)
         self.last_paths: tuple[np.ndarray, np.ndarray] | None = None
-        # The lip gap each pool frame shows (``pool.gap``), and a linear map from mouth channels to
-        # it, so the mouth choice honours what people see (are the lips apart?) not only
-        # blendshape numbers.
+        self.last_shift: np.ndarray | None = None
+        self.last_want: np.ndarray | None = None  # the lip gap asked for, per output frame
+        # The lip gap each pool frame shows (``pool.gap``), so the mouth choice honours what people
+        # see (are the lips apart?) and not only blendshape numbers. Which gap a jaw target asks for
+        # comes from the speaker's own gaps while speaking, in the order the jaw asks for them
+        # (``_gap_for_jaw``). A line fitted from jawOpen to the gap was tried first: for a speaker
+        # whose jawOpen hardly moves (0.005-0.056 on one clip) it put the lips 0.03 face heights
+        # apart at rest, so outside /p b m/ the mouth never closed as the speaker's does.
         gap = self.pool.gap
-        # jawOpen → visible gap as the pool shows it: a line through the per-decile medians (robust
-        # to the other channels, which a closure target may push outside what the pool contains).
-        # A line, not a step table, so every change of the jaw target is a change of the gap.
         jaw = m[:, index("jawOpen")]
-        edges = np.unique(np.percentile(jaw, np.linspace(0, 100, 11)))
-        bins = np.clip(np.searchsorted(edges, jaw, side="right") - 1, 0, max(0, edges.size - 2))
-        used = [b for b in range(max(1, edges.size - 1)) if (bins == b).any()]
-        centres = np.array([np.median(jaw[bins == b]) for b in used])
-        gaps = np.array([np.median(gap[bins == b]) for b in used])
-        slope = float(np.polyfit(centres, gaps, 1)[0]) if centres.size > 1 and np.ptp(centres) > 1e-6 else 0.0
-        if slope <= 0:  # the pool shows no relation: spread the jaw over the gaps it does show
-            slope = float(np.ptp(gap)) / max(float(np.ptp(jaw)), 1e-6)
-        offset = float(np.median(gaps - slope * centres))
-        self._gap_range = (float(np.percentile(gap, 1)), float(np.percentile(gap, 99)))
-        self._jaw_to_gap = (slope, offset)
+        speaking = np.zeros(self.pool.n, bool)
+        for a, b in feats.speech_segments or []:
+            speaking[int(a * feats.fps): int(np.ceil(b * feats.fps))] = True
+        self._speaking_gaps = np.sort(gap[speaking] if speaking.sum() >= 20 else gap)
         self._gap_sd = float(gap.std()) + 1e-3
         self._jaw_rest = float(np.percentile(jaw, 10))
         self._shut_gap = float(np.percentile(gap, 12))
@@ -160,7 +161,7 @@ class ClipRenderer:
         mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
         mu /= MOUTH_W.sum()
         jaw_t = motion[:, index("jawOpen")]
-        want = np.clip(self._jaw_to_gap[1] + self._jaw_to_gap[0] * jaw_t, *self._gap_range)
+        want = self._gap_for_jaw(jaw_t)
         # a closure asked for (jaw at the speaker's rest) must be a closure shown
         shut = jaw_t <= self._jaw_rest
         want[shut] = np.minimum(want[shut], self._closed_gap)
@@ -170,7 +171,35 @@ class ClipRenderer:
         pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)
         mouth = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs)
         self.last_paths = (bg, mouth)
+        self.last_want = want
+        self.last_shift = self._gap_shift(want, mouth)
         return bg, mouth
+
+    def _gap_for_jaw(self, jaw: np.ndarray) -> np.ndarray:
+        """Quantile mapping: the frame whose jaw target ranks at q among the output's frames shows
+        the speaker's q-quantile speaking gap, so the output opens as often and as wide as the
+        speaker does, whatever scale the motion code's jawOpen has. Ties (a held jaw) share one
+        rank, so a still jaw is a still mouth."""
+        jaw = np.asarray(jaw, dtype=np.float64)
+        if jaw.size == 0:
+            return jaw.copy()
+        _, inv, counts = np.unique(jaw, return_inverse=True, return_counts=True)
+        ends = np.cumsum(counts)
+        rank = (ends - counts + ends - 1) / 2.0  # mean 0-based rank of each distinct value
+        q = (rank[inv] + 0.5) / jaw.size
+        return np.quantile(self._speaking_gaps, q)
+
+    def _gap_shift(self, want: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+        """Per output frame, how far (face heights) to move the chosen mouth's lower lip down
+        (+) or up (−) so its gap is the one asked for. Shut lips are left shut (moving a closed
+        lower lip would stretch skin, not open a mouth); a gap is never closed by more than half,
+        which would push lip into lip, nor stretched by more than 60 %, past which the warp folds."""
+        have = self.pool.gap[mouth]
+        d = self.cfg.gap_correction * (want - have)
+        cap = self.cfg.max_gap_shift
+        d = np.clip(d, np.maximum(-0.5 * have, -cap), np.minimum(0.6 * have, cap))
+        d[have <= self._shut_gap] = 0.0
+        return d
 
     def _cut_costs(self) -> np.ndarray | None:
         """(N, N) cost of cutting the background from frame i to frame j: how far the head jumps,
@@ -196,11 +225,11 @@ class ClipRenderer:
         pts[below, 1] += self.cfg.chin_margin * face_h * weight[below]
         return pts
 
-    def _composite(self, j: int, k: int) -> np.ndarray:
+    def _composite(self, j: int, k: int, shift: float = 0.0) -> np.ndarray:
         import cv2
 
         base = self.pool.frames[j]
-        if k == j:
+        if k == j and abs(shift) < 1e-4:
             return np.array(base)
         lm_j, lm_k = self.pool.landmarks[j], self.pool.landmarks[k]
         A, _ = cv2.estimateAffinePartial2D(lm_k[list(STABLE)], lm_j[list(STABLE)], method=cv2.LMEDS)
@@ -216,10 +245,19 @@ class ClipRenderer:
         x1, y1 = np.minimum(np.ceil(both.max(0)).astype(int) + pad, [W, H])
         if x1 <= x0 or y1 <= y0:
             return np.array(base)
-        shift = np.array([[1, 0, -x0], [0, 1, -y0]], dtype=np.float64)
-        A_roi = shift @ np.vstack([A, [0, 0, 1]])
-        patch = cv2.warpAffine(np.asarray(self.pool.frames[k]), A_roi, (x1 - x0, y1 - y0),
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        to_roi = np.array([[1, 0, -x0], [0, 1, -y0]], dtype=np.float64)
+        A_roi = to_roi @ np.vstack([A, [0, 0, 1]])
+        if abs(shift) * face_h < 0.25:  # under a quarter pixel: the plain affine
+            patch = cv2.warpAffine(np.asarray(self.pool.frames[k]), A_roi, (x1 - x0, y1 - y0),
+                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        else:
+            lm_roi = lm_k[:, :2] @ A[:, :2].T + A[:, 2] - [x0, y0]
+            mx, my = self._jaw_maps(lm_roi, shift * face_h, face_h, (y1 - y0, x1 - x0))
+            inv = cv2.invertAffineTransform(A_roi)
+            src_x = inv[0, 0] * mx + inv[0, 1] * my + inv[0, 2]
+            src_y = inv[1, 0] * mx + inv[1, 1] * my + inv[1, 2]
+            patch = cv2.remap(np.asarray(self.pool.frames[k]), src_x.astype(np.float32), src_y.astype(np.float32),
+                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         mask = np.zeros((y1 - y0, x1 - x0), np.float32)
         off = np.array([x0, y0])
         cv2.fillPoly(mask, [np.round(poly_k - off).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
@@ -230,6 +268,29 @@ class ClipRenderer:
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = (roi + mask * (patch.astype(np.float32) - roi) + 0.5).astype(np.uint8)
         return out
+
+    @staticmethod
+    def _jaw_maps(lm: np.ndarray, dy: float, face_h: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Backward maps that move the lower lip, chin and jaw down by ``dy`` pixels (up if
+        negative): nothing moves above the upper inner lip, the gap between the lips stretches
+        (or shrinks) evenly, everything from the lower lip to the chin moves by ``dy``, and the
+        move fades out below the chin and towards the cheeks."""
+        h, w = shape
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        top, bottom = float(lm[UPPER_INNER_LIP, 1]), float(lm[LOWER_INNER_LIP, 1])
+        chin = float(lm[CHIN, 1])
+        # vertical profile: 0 above the upper lip, ramps to 1 across the gap, 1 down to the chin,
+        # fades to 0 over a fifth of the face below it
+        ramp = np.clip((ys - top) / max(bottom - top, 1.0), 0.0, 1.0)
+        fade = np.clip(1.0 - (ys - chin) / (0.2 * face_h), 0.0, 1.0)
+        prof = ramp * fade
+        # horizontal: full across the mouth, fading to 0 over a third of the face outside it
+        cx = 0.5 * float(lm[MOUTH_LEFT, 0] + lm[MOUTH_RIGHT, 0])
+        half = 0.5 * abs(float(lm[MOUTH_LEFT, 0] - lm[MOUTH_RIGHT, 0]))
+        across = np.clip(1.0 - (np.abs(xs - cx) - half) / (0.33 * face_h), 0.0, 1.0)
+        weight = prof * across
+        weight = weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no kink at the edges
+        return xs, ys - dy * weight
 
     def _crop(self, frame: np.ndarray, center: np.ndarray, side: float) -> np.ndarray:
         import cv2
@@ -248,8 +309,9 @@ class ClipRenderer:
             kern = np.ones(k) / k
             centers = np.stack([np.convolve(np.pad(centers[:, d], k // 2, mode="edge"), kern, "valid") for d in (0, 1)], 1)
             side = float(np.median(self._face_h[bg])) * 1.9
+        shifts = self.last_shift if self.last_shift is not None else np.zeros(len(bg))
         for t, (j, k) in enumerate(zip(bg, mouth, strict=True)):
-            frame = self._composite(int(j), int(k))
+            frame = self._composite(int(j), int(k), float(shifts[t]))
             if self.cfg.paste_back:
                 yield frame
             else:
