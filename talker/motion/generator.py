@@ -1,8 +1,8 @@
 """The offline motion generator: timed phones + the new speech + a reference → 61-d motion.
 
 Mouth channels come from visemes with coarticulation (``visemes``), opened wider on the louder
-syllables of the new speech, in the reference speaker's own range; head, brows, gaze and blinks come from the reference's style
-(``style``), livelier while the new speech is loud. The neural model replaces this whole
+syllables of the new speech, in the reference speaker's own range; head, brows, gaze and blinks
+come from the reference's style (``style``), livelier while the new speech is loud. The neural model replaces this whole
 function and feeds the same renderer.
 """
 
@@ -25,11 +25,7 @@ def speech_energy(audio: np.ndarray, sample_rate: int, num_frames: int, fps: flo
 
 
 def speaker_mouth(reference: ReferenceFeatures, model: VisemeModel) -> SpeakerMouth:
-    speaking = None
-    if reference.kind == "video" and reference.speech_segments:
-        speaking = np.zeros(reference.frames, bool)
-        for a, b in reference.speech_segments:
-            speaking[int(a * reference.fps): int(np.ceil(b * reference.fps))] = True
+    speaking = reference.speaking if reference.kind == "video" and reference.speech_segments else None
     return SpeakerMouth.from_motion(reference.motion, model.population_jaw_range, speaking)
 
 

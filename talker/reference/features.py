@@ -53,6 +53,14 @@ class ReferenceFeatures:
         return self.frames / self.fps if self.kind == "video" else 0.0
 
     @property
+    def speaking(self) -> np.ndarray:
+        """(frames,) bool: the frames inside the speech segments (all False without speech)."""
+        mask = np.zeros(self.frames, bool)
+        for a, b in self.speech_segments or []:
+            mask[int(a * self.fps): int(np.ceil(b * self.fps))] = True
+        return mask
+
+    @property
     def face_ratio(self) -> float:
         return float(np.mean(self.detected)) if self.detected.size else 0.0
 

@@ -26,7 +26,7 @@ from ..paths import cache_dir
 from ..reference.features import ReferenceFeatures
 from .base import RenderConfig, even_size
 from .select import PathCosts, sq_distance, viterbi_path
-from .topology import CHIN, LOWER_OVAL, NOSE_BOTTOM, STABLE
+from .topology import CHIN, FOREHEAD, LOWER_OVAL, NOSE_BOTTOM, STABLE
 
 # Mouth channels and how much each counts when picking a mouth frame.
 MOUTH_WEIGHTS = {
@@ -119,7 +119,7 @@ class ClipRenderer:
         self._rot_scale = m[:, HEAD_ROTATION].std(0) + np.radians(0.5)
         self._tr_scale = m[:, HEAD_TRANSLATION].std(0) + 0.3
         lm = self.pool.landmarks
-        self._face_h = np.linalg.norm(lm[:, CHIN] - lm[:, 10], axis=1)
+        self._face_h = np.linalg.norm(lm[:, CHIN] - lm[:, FOREHEAD], axis=1)
         self.last_paths: tuple[np.ndarray, np.ndarray] | None = None
         self.last_shift: np.ndarray | None = None
         self.last_want: np.ndarray | None = None  # the lip gap asked for, per output frame
@@ -131,9 +131,7 @@ class ClipRenderer:
         # apart at rest, so outside /p b m/ the mouth never closed as the speaker's does.
         gap = self.pool.gap
         jaw = m[:, index("jawOpen")]
-        speaking = np.zeros(self.pool.n, bool)
-        for a, b in feats.speech_segments or []:
-            speaking[int(a * feats.fps): int(np.ceil(b * feats.fps))] = True
+        speaking = feats.speaking[: self.pool.n]
         self._speaking_gaps = np.sort(gap[speaking] if speaking.sum() >= 20 else gap)
         self._gap_sd = float(gap.std()) + 1e-3
         self._jaw_rest = float(np.percentile(jaw, 10))
@@ -309,9 +307,8 @@ class ClipRenderer:
             kern = np.ones(k) / k
             centers = np.stack([np.convolve(np.pad(centers[:, d], k // 2, mode="edge"), kern, "valid") for d in (0, 1)], 1)
             side = float(np.median(self._face_h[bg])) * 1.9
-        shifts = self.last_shift if self.last_shift is not None else np.zeros(len(bg))
         for t, (j, k) in enumerate(zip(bg, mouth, strict=True)):
-            frame = self._composite(int(j), int(k), float(shifts[t]))
+            frame = self._composite(int(j), int(k), float(self.last_shift[t]))
             if self.cfg.paste_back:
                 yield frame
             else:
