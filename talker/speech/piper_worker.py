@@ -121,8 +121,13 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
+        import onnxruntime
         from piper import PiperVoice
 
+        # The voice's noise is drawn inside the ONNX graph; a seed fixed before the session exists
+        # makes a worker's renditions repeatable (the same requests give the same audio), so a
+        # result can be reproduced and a test does not pass or fail by the draw.
+        onnxruntime.set_seed(0)
         voice = PiperVoice.load(args.model, config_path=args.config, include_alignments=True)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises a typed error
         send({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
