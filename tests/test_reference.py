@@ -104,6 +104,25 @@ def test_vfr_clip_is_resampled_to_25fps(pipe):
     assert feats.frames >= 0.9 * 25 * (feats.span[1] - feats.span[0])
 
 
+@pytest.mark.parametrize("late", ["video", "audio"])
+def test_a_stream_that_starts_late_keeps_its_place_on_the_file_clock(tmp_path, late):
+    """A flash and a beep at 1.0 s of their streams; one stream starts 0.2 s into the file. Frame
+    i must be the picture at i/25 s of the file, sample n the sound at n/sr: the late stream's
+    event lands at 1.2 s, the other's stays at 1.0 s (before, late audio came out 0.2 s early)."""
+    from talker.media.decode import iter_frames, read_audio
+
+    video = ["-t", "2", "-f", "lavfi", "-i",
+             "color=black:size=64x64:rate=25,drawbox=c=white:t=fill:enable='between(t,1,1.03)'"]
+    audio = ["-t", "2", "-f", "lavfi", "-i", "aevalsrc='if(between(t,1,1.05),sin(2*PI*1000*t),0)':s=24000"]
+    shift = ["-itsoffset", "0.2"]
+    inputs = [*shift, *video, *audio] if late == "video" else [*video, *shift, *audio]
+    clip = make(tmp_path / "late.mkv", *inputs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le")
+    flash = int(np.argmax([f.mean() for f in iter_frames(clip, 25)]))
+    beep = int(np.argmax(np.abs(read_audio(clip, 24000)) > 0.1)) / 24000
+    assert flash == (30 if late == "video" else 25)
+    assert beep == pytest.approx(1.2 if late == "audio" else 1.0, abs=0.005)
+
+
 @pytest.mark.slow
 def test_photo_reference(pipe, portrait):
     feats = pipe.analyze(portrait)

@@ -19,7 +19,7 @@ from ..motion.geometry import mouth_opening  # noqa: F401 - the measure lives wi
 
 log = logging.getLogger(__name__)
 
-TRACK_VERSION = 1
+TRACK_VERSION = 2  # 2: audio on the file clock (talker.media.decode)
 
 
 @dataclass

@@ -2,6 +2,13 @@
 
 ffmpeg's ``fps`` filter resamples variable-frame-rate input onto a constant grid, which is
 what every later stage (motion at 25 fps, the renderer, the mux) assumes.
+
+Both streams are put on the file's own clock: frame ``i`` is the picture at ``i / fps`` and
+sample ``n`` the sound at ``n / sample_rate``, counted from the start of the file (or of the
+span asked for). A late video start is held on its first picture (``start_time=0``; ffmpeg's
+constant-rate output did this already, now it does not hang on a muxer default). Audio that
+starts late, as in a clip remuxed with an offset, used to come out early against its pictures
+by that offset; silence is now put in front of it.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ def read_audio(
             "Use a file that contains the sound you mean (e.g. the speech to lip-sync).",
         )
     args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1",
-            "-ar", str(sample_rate), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+            "-ar", str(sample_rate), "-af", "aresample=async=1:first_pts=0",
+            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
     proc = ffmpeg.run(args, timeout=600)
     if proc.returncode != 0 or not proc.stdout:
         raise MediaDecodeError(
@@ -67,7 +75,7 @@ def iter_frames(
         raise MediaDecodeError(f"'{Path(path).name}' has no video track.", "Give a video clip or a photo.")
     w, h = info.width, info.height
     args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-an",
-            "-vf", f"fps={fps}", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
+            "-vf", f"fps={fps}:start_time=0", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
     cmd = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
     frame_bytes = w * h * 3
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -10,8 +10,8 @@ import numpy as np
 
 from ..motion.code import FPS, MOTION_DIM
 
-ANALYSIS_VERSION = 2  # 2: mouth_gap
-READABLE_VERSIONS = (1, 2)  # a version-1 template still loads; it lacks mouth_gap
+ANALYSIS_VERSION = 3  # 2: mouth_gap; 3: audio on the file clock (late audio is no longer early)
+READABLE_VERSIONS = (1, 2, 3)  # a version-1 template still loads; it lacks mouth_gap
 SAMPLE_RATE = 24000
 
 
