@@ -101,6 +101,18 @@ def main() -> int:
             v = r.get(k)
             vals.append(f"{v:12.3f}" if isinstance(v, (int, float)) and v is not None else f"{'-':>12s}")
         print(f"{r['job']:36s} " + " ".join(vals))
+    # Synthesised speech pooled over all text-mode outputs, as TTS evaluations report WER; the
+    # per-output figures above vary with each rendition of the stock voice.
+    from talker.text.metrics import word_count
+
+    spoken = [r for r in rows if r["job"].endswith("__text") and r.get("wer") is not None]
+    words = sum(word_count(r["text"]) for r in spoken)
+    if words:
+        errors = sum(r["wer"] * word_count(r["text"]) for r in spoken)
+        worst = max(spoken, key=lambda r: r["wer"])
+        print(f"\ntext-mode WER pooled over {len(spoken)} outputs: {errors / words:.3f} "
+              f"({errors:.0f} errors / {words} words); worst {worst['job']} {worst['wer']:.3f}; "
+              f"over 0.10: {sum(r['wer'] > 0.10 for r in spoken)}")
     return 0
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from talker.errors import InputError, ModelUnavailableError
 from talker.text import asr
-from talker.text.metrics import cer, normalize, wer
+from talker.text.metrics import cer, normalize, wer, word_count
 
 from .conftest import require_shared
 
@@ -61,6 +61,9 @@ def test_wer_exact_numbers():
     assert wer("", "") == 0.0
     assert wer("", "anything") == 1.0
     assert wer("对这就是", "对 这 就 是") == 0.0  # CJK characters are the words
+    # pooling: errors = wer × word_count gives back the edit count
+    assert wer("the cat sat on the mat", "the bat sat on mat") * word_count("the cat sat on the mat") == pytest.approx(2)
+    assert word_count("Don't stop—mother-nature, 你好!") == 6
 
 
 def test_cer_exact_numbers():

@@ -52,6 +52,11 @@ def _rate(ref: str, hyp: str, fn) -> float:
     return float(fn(ref, hyp if hyp else ""))
 
 
+def word_count(text: str) -> int:
+    """Words as :func:`wer` counts them, so error rates can be pooled over many outputs."""
+    return len(_words(text).split())
+
+
 def wer(ref: str, hyp: str) -> float:
     """Word error rate after :func:`normalize`; CJK characters count as words."""
     return _rate(_words(ref), _words(hyp), jiwer.wer)
