@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,3 +47,14 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 def is_repo_id(source: str) -> bool:
     """``owner/name`` as the Hugging Face Hub spells repositories (and not a relative path)."""
     return not source.startswith((".", "/", "~")) and _REPO_ID.match(source) is not None
+
+
+def private_tmp(path: str | os.PathLike) -> Path:
+    """A temp name beside ``path``, private to this process and thread, keeping its suffix.
+
+    Cache entries are written to a temp file and renamed into place; with one shared temp name,
+    two runs analysing the same clip at once (two CLI jobs, app workers) rename each other's
+    file away and one fails. The suffix stays last because numpy and OpenCV choose by it.
+    """
+    p = Path(path)
+    return p.with_name(f".{p.name}.{os.getpid()}-{threading.get_ident()}.tmp{p.suffix}")

@@ -21,6 +21,7 @@ from talker.data.shards import (
 )
 from talker.model import TalkerDiT, get_config, mel_frames_for_video
 from talker.model.sampler import estimate_duration
+from talker.text.metrics import join_words
 from talker.train import EMA, compute_loss, lr_at, step_generator
 from talker.train import main as train_main
 
@@ -64,17 +65,34 @@ def test_names():
 
 
 def test_segment_words_cuts_at_pauses():
-    # 20 words of 0.4 s each, 0.1 s apart, with a long pause after word 9 (4.9 .. 6.0 s)
+    # 20 words of 0.4 s each, 0.1 s apart, with a long pause after word 9 (4.9 .. 6.0 s); stripped,
+    # as the reference analysis stores Whisper's words
     words, t = [], 0.0
     for i in range(20):
-        words.append({"text": f" w{i}", "start": t, "end": t + 0.4})
+        words.append({"text": f"w{i}", "start": t, "end": t + 0.4})
         t += 0.5 + (1.0 if i == 9 else 0.0)
     segs = segment_words(words, int(round(t * 25)), max_seconds=6.0, min_seconds=1.0)
     assert len(segs) == 2
     assert segs[0].end == segs[1].start == round(5.45 * 25)  # mid-pause
-    assert segs[0].text.split() == [f"w{i}" for i in range(10)]
-    assert segs[1].text.split() == [f"w{i}" for i in range(10, 20)]
+    assert segs[0].text == " ".join(f"w{i}" for i in range(10))
+    assert segs[1].text == " ".join(f"w{i}" for i in range(10, 20))
+    # word timings travel with the segment, counted from its own start
+    assert segs[0].words[0] == [0.0, 0.4, "w0"]
+    assert segs[1].words[0] == [pytest.approx(6.0 - 5.44), pytest.approx(6.4 - 5.44), "w10"]
     assert segment_words([], 100) == []
+
+
+def test_join_words_spaces_latin_not_cjk():
+    assert join_words(["Set", "white", "in", "Z3,", "no."]) == "Set white in Z3, no."
+    assert join_words(["和", "家", "欢", "乐,", "吃", "饱"]) == "和家欢乐,吃饱"
+    assert join_words(["我", "用", "Python", "写", "code"]) == "我用Python写code"
+    assert join_words([" a ", "", "b"]) == "a b"
+
+
+def test_old_shards_ask_to_be_prepared_again(tmp_path):
+    (tmp_path / "index.json").write_text(json.dumps({"format": "talker-shards", "version": 1, "items": []}))
+    with pytest.raises(ValueError, match="prepare the shards again"):
+        ShardDataset(tmp_path)
 
 
 def test_prepare_real_clips(shards):
@@ -92,6 +110,10 @@ def test_prepare_real_clips(shards):
         assert item["motion"].shape == (item["mel"].shape[0], 61)
         assert -12 < float(item["mel"].mean()) < 3  # a log-mel, not raw magnitudes
         assert it["language"] == "en"
+        # words are separated (version 1 ran them together) and each has its time inside the item
+        assert len(it["transcript"].split()) == len(it["words"]) >= 3
+        assert all(0.0 <= a <= b <= it["seconds"] + 1e-6 for a, b, _ in it["words"])
+        assert [w for _, _, w in it["words"]] == it["transcript"].split()
 
 
 def test_batches_and_padding(shards):

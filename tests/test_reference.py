@@ -320,3 +320,40 @@ def test_photos_in_every_common_form_read_as_seen(tmp_path, portrait):
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "cmyk.jpg").read_bytes()[:3000])
     with pytest.raises(MediaDecodeError, match="not a readable image"):
         read_image(tmp_path / "cut.jpg")
+
+
+def test_concurrent_cache_writes_of_one_clip_do_not_collide(tmp_path):
+    """Two runs analysing the same clip at once save the same cache entry; each writes its own
+    temp file (a shared temp name let one rename the other's away: FileNotFoundError)."""
+    import threading
+
+    from talker.paths import private_tmp
+    from talker.reference.features import ReferenceFeatures
+
+    n = 50
+    rng = np.random.default_rng(0)
+    feats = ReferenceFeatures(source="a.mp4", content_hash="x", kind="video",
+                              motion=rng.normal(size=(n, MOTION_DIM)).astype(np.float32),
+                              landmarks=rng.normal(size=(n, 478, 3)).astype(np.float32),
+                              boxes=np.zeros((n, 4), np.float32), detected=np.ones(n, bool), frame_size=(64, 64),
+                              audio=rng.normal(size=n * 960).astype(np.float32))
+    errors: list[BaseException] = []
+
+    def save():
+        try:
+            for _ in range(5):
+                feats.save(tmp_path / "entry")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    back = ReferenceFeatures.load(tmp_path / "entry")
+    np.testing.assert_array_equal(back.motion, feats.motion)
+    assert sorted(p.name for p in (tmp_path / "entry").iterdir()) == ["features.json", "features.npz"]
+    a = private_tmp(tmp_path / "x.npz")
+    assert a.parent == tmp_path and a.suffix == ".npz" and a != private_tmp(tmp_path / "y.npz")

@@ -25,11 +25,12 @@ import torch
 
 from ..model.dit import mel_frames_for_video, motion_to_mel_rate
 from ..model.text import PAD_ID, encode_batch, load_vocab
+from ..text.metrics import join_words
 
 INDEX_NAME = "index.json"
 SHARD_DIR = "shards"
 FORMAT = "talker-shards"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: spaces between Latin-script words (v1 ran them together) and per-item word timings
 VIDEO_FPS = 25
 SAMPLES_PER_VIDEO_FRAME = 24000 // VIDEO_FPS  # 960
 STD_FLOOR = 1e-2  # near-constant channels must not blow up to huge normalised values
@@ -67,6 +68,12 @@ class Segment:
     start: int  # video frames
     end: int
     text: str
+    words: list[list] = field(default_factory=list)  # [start_s, end_s, text], seconds from the segment start
+
+
+def _inside(t, t0: float, t1: float) -> float:
+    """Seconds from ``t0``, kept inside ``[t0, t1]``."""
+    return round(min(max(float(t), t0), t1) - t0, 3)
 
 
 def segment_words(words: list[dict], n_frames: int, max_seconds: float = 12.0,
@@ -97,10 +104,12 @@ def segment_words(words: list[dict], n_frames: int, max_seconds: float = 12.0,
     segs = []
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         inside = [w for w in words if a <= (float(w["start"]) + float(w["end"])) / 2 < b]
-        text = "".join(str(w["text"]) for w in inside).strip()
+        text = join_words([w["text"] for w in inside])
         fa, fb = int(round(a * fps)), min(n_frames, int(round(b * fps)))
         if text and fb > fa:
-            segs.append(Segment(fa, fb, re.sub(r"\s+", " ", text)))
+            t0, t1 = fa / fps, fb / fps
+            timed = [[_inside(w["start"], t0, t1), _inside(w["end"], t0, t1), str(w["text"]).strip()] for w in inside]
+            segs.append(Segment(fa, fb, re.sub(r"\s+", " ", text), timed))
     return segs
 
 
@@ -195,7 +204,7 @@ def prepare(video_dir: str | Path, out_dir: str | Path, *, max_clips: int | None
                 "language": feats.language or language_hint(vid.name) or "", "transcript": seg.text,
                 "text_tokens": n_tok, "unknown_tokens": unknown, "mel_frames": int(mel.shape[0]),
                 "motion_frames": int(motion.shape[0]), "seconds": round(motion.shape[0] / VIDEO_FPS, 3),
-                "span_frames": [seg.start, seg.end], "face_ratio": round(float(feats.face_ratio), 4),
+                "span_frames": [seg.start, seg.end], "words": seg.words, "face_ratio": round(float(feats.face_ratio), 4),
                 "motion_valid": bool(feats.face_ratio >= 0.5),
             })
             if items[-1]["motion_valid"]:
@@ -242,8 +251,11 @@ def load_index(data_dir: str | Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `python -m talker.data prepare VIDEO_DIR {data_dir}` first")
     index = json.loads(path.read_text(encoding="utf-8"))
-    if index.get("format") != FORMAT or index.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} index")
+    if index.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} index")
+    if index.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: {FORMAT} v{index.get('version')}, this version reads v{FORMAT_VERSION} "
+                         f"(v1 ran English words together); prepare the shards again")
     return index
 
 

@@ -64,7 +64,7 @@ def track_video(path: str | Path, fps: float = 25.0, *, sample_rate: int = 24000
     from ..media.probe import check_file, probe
     from ..motion.landmarker_model import find_face_landmarker
     from ..motion.tracker import track_frames
-    from ..paths import cache_dir
+    from ..paths import cache_dir, private_tmp
 
     p = check_file(path)
     # Key on the backend that will really run: a face-mesh fallback result must not be reused
@@ -97,8 +97,9 @@ def track_video(path: str | Path, fps: float = 25.0, *, sample_rate: int = 24000
             arrays["audio"] = audio.astype(np.float32)
         (cdir / "track.json").write_text(json.dumps({"fps": fps, "sample_rate": sample_rate, "source": p.name,
                                                      "backend": tr.backend, "warnings": tr.warnings}))
-        np.savez_compressed(cdir / "track.tmp.npz", **arrays)
-        (cdir / "track.tmp.npz").replace(cdir / "track.npz")  # last: its presence marks a complete entry
+        tmp = private_tmp(cdir / "track.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(cdir / "track.npz")  # last: its presence marks a complete entry
     return out
 
 

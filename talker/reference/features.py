@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..motion.code import FPS, MOTION_DIM
+from ..paths import private_tmp
 
 ANALYSIS_VERSION = 3  # 2: mouth_gap; 3: audio on the file clock (late audio is no longer early)
 READABLE_VERSIONS = (1, 2, 3)  # a version-1 template still loads; it lacks mouth_gap
@@ -99,12 +100,13 @@ class ReferenceFeatures:
         d.mkdir(parents=True, exist_ok=True)
         arrays = {k: getattr(self, k) for k in self._ARRAYS if getattr(self, k) is not None}
         arrays["landmarks"] = arrays["landmarks"].astype(np.float16)  # half the size, sub-pixel precise
-        tmp = d / "features.tmp.npz"
+        tmp = private_tmp(d / "features.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(d / "features.npz")
         meta = {k: v for k, v in asdict(self).items() if k not in self._ARRAYS}
-        (d / "features.tmp.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
-        (d / "features.tmp.json").replace(d / "features.json")
+        tmp = private_tmp(d / "features.json")
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+        tmp.replace(d / "features.json")
 
     @classmethod
     def load(cls, directory: str | Path) -> ReferenceFeatures:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import MediaDecodeError
 from ..media import decode
+from ..paths import private_tmp
 from .features import ReferenceFeatures
 
 # Landmark travel over the clip, in face heights (95th percentile over landmarks). Measured:
@@ -52,7 +53,7 @@ def still_frame(feats: ReferenceFeatures, media: str | Path, out_dir: Path) -> P
     if frame is None:
         raise MediaDecodeError(f"No picture could be read from '{Path(media).name}'.",
                                "Re-encode the clip to H.264 MP4, or use a photo.")
-    tmp = out.with_suffix(".tmp.png")
+    tmp = private_tmp(out)
     cv2.imwrite(str(tmp), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     tmp.replace(out)
     return out

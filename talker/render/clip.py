@@ -22,7 +22,7 @@ import numpy as np
 from ..media import decode
 from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
 from ..motion.geometry import LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP, mouth_opening
-from ..paths import cache_dir
+from ..paths import cache_dir, private_tmp
 from ..reference.features import ReferenceFeatures
 from .base import RenderConfig, even_size
 from .select import PathCosts, sq_distance, viterbi_path
@@ -77,7 +77,7 @@ class FramePool:
             self.frames = np.load(path, mmap_mode="r")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
+            tmp = private_tmp(path)
             arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
             import cv2
 

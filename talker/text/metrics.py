@@ -66,3 +66,15 @@ def cer(ref: str, hyp: str) -> float:
     """Character error rate after :func:`normalize`; spaces are ignored when either side is CJK."""
     cjk = has_cjk(ref) or has_cjk(hyp)
     return _rate(_chars(ref, cjk), _chars(hyp, cjk), jiwer.cer)
+
+
+def join_words(words: list[str]) -> str:
+    """ASR words (stripped) back into text: a space between words, none where either side is CJK."""
+    out = ""
+    for w in (str(x).strip() for x in words):
+        if not w:
+            continue
+        if out and not (_CJK_RE.match(out[-1]) or _CJK_RE.match(w[0])):
+            out += " "
+        out += w
+    return out
