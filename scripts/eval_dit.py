@@ -49,9 +49,8 @@ def resolve_model_dir(path: Path) -> Path:
     raise SystemExit(f"no checkpoint under {path}")
 
 
-def split_clip(feats, frac: float) -> tuple[int, str, str, list, list]:
-    """Split frame (25 fps) at the inter-word pause nearest ``frac`` of the clip, the two texts and
-    their timed words ((start, end, word), seconds from the start of each part)."""
+def split_clip(feats, frac: float) -> tuple[int, str, str]:
+    """Split frame (25 fps) at the inter-word pause nearest ``frac`` of the clip, and the two texts."""
     words = [w for w in feats.words if str(w.get("text", "")).strip()]
     if len(words) < 4:
         raise ValueError("too few words to split")
@@ -69,12 +68,7 @@ def split_clip(feats, frac: float) -> tuple[int, str, str, list, list]:
     centre = [(float(w["start"]) + float(w["end"])) / 2 for w in words]
     before = [w for w, c in zip(words, centre, strict=True) if c < best]
     after = [w for w, c in zip(words, centre, strict=True) if c >= best]
-    t_cut = cut / feats.fps
-
-    def timed(ws, t0):
-        return [(max(0.0, float(w["start"]) - t0), max(0.0, float(w["end"]) - t0), str(w["text"]).strip()) for w in ws]
-
-    return cut, text(before), text(after), timed(before, 0.0), timed(after, t_cut)
+    return cut, text(before), text(after)
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -152,9 +146,6 @@ def main(argv: list[str] | None = None) -> int:
                          "motion only is generated (training with --audio-given)")
     ap.add_argument("--motion-after-speech", action="store_true",
                     help="text mode: sample the motion again with the generated speech as its audio condition")
-    ap.add_argument("--words", choices=["est", "true"], default="est",
-                    help="aligned-layout models, text mode: where the new words fall; est: shared by length "
-                         "(as in use), true: the real word timings of the rest (oracle rhythm; implies --duration true)")
     ap.add_argument("--nfe", type=int, default=32)
     ap.add_argument("--cfg", type=float, default=2.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -166,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from talker.data.shards import collate, language_hint
     from talker.model.checkpoint import load_model
-    from talker.model.dit import MEL_FPS, TalkerDiT, motion_to_mel_rate
+    from talker.model.dit import TalkerDiT, motion_to_mel_rate
     from talker.model.infer import animate, generate, prompt_from_arrays
-    from talker.model.text import encode_batch, lay_out
+    from talker.model.text import encode_batch
     from talker.model.vocoder import mel_spectrogram
     from talker.motion.code import index, stretch
     from talker.pipeline import PipelineConfig, TalkerPipeline
@@ -183,10 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     untrained.motion_mean.copy_(trained.motion_mean)
     untrained.motion_std.copy_(trained.motion_std)
     step = json.loads((model_dir / "config.json").read_text()).get("step", "?")
-    dur_label = "true" if args.duration == "true" or args.words == "true" else args.duration
-    print(f"checkpoint {model_dir} (step {step}, {sum(p.numel() for p in trained.parameters()):,} params, "
-          f"text layout {trained.config.text_layout}); mode {args.mode}, duration {dur_label}, words {args.words}, "
-          f"NFE {args.nfe}, CFG {args.cfg}, seeds {args.seeds}")
+    print(f"checkpoint {model_dir} (step {step}, {sum(p.numel() for p in trained.parameters()):,} params); "
+          f"mode {args.mode}, duration {args.duration}, NFE {args.nfe}, CFG {args.cfg}, seeds {args.seeds}")
 
     face = args.face_model if Path(args.face_model).is_file() else None
     pipe = TalkerPipeline(PipelineConfig(analysis=AnalysisConfig(min_seconds=2.0, face_model=face)))
@@ -195,16 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     for vid in sorted(Path(args.videos).glob("*.mp4")):
         feats = pipe.analyze(vid, language=language_hint(vid.name))
         try:
-            cut, text_a, text_b, words_a, words_b = split_clip(feats, args.split)
+            cut, text_a, text_b = split_clip(feats, args.split)
         except ValueError as exc:
             print(f"{vid.name}: skipped ({exc})")
             continue
-        prompt = prompt_from_arrays(feats.audio[: cut * 960], feats.motion[:cut], text_a, words_a)
+        prompt = prompt_from_arrays(feats.audio[: cut * 960], feats.motion[:cut], text_a)
         true_motion = feats.motion[cut:]
         true_mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(feats.audio[cut * 960:]))).T.numpy()
         n_true = true_mel.shape[0]
-        dur = n_true if args.duration == "true" or args.words == "true" else None
-        spans = words_b if args.words == "true" else None
+        dur = n_true if args.duration == "true" else None
         row = {"clip": vid.name, "lang": feats.language, "prompt_s": cut / 25, "rest_s": true_motion.shape[0] / 25,
                "text": text_b}
         for label, model in (("trained", trained), ("untrained", untrained)):
@@ -217,8 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                                   cfg_scale=args.cfg, seed=seed)
                 else:
                     res = generate(model, prompt, text_b, duration_frames=dur, nfe_steps=args.nfe,
-                                   cfg_scale=args.cfg, seed=seed, motion_after_speech=args.motion_after_speech,
-                                   word_spans=spans)
+                                   cfg_scale=args.cfg, seed=seed, motion_after_speech=args.motion_after_speech)
                 gm = stretch(res.motion, true_motion.shape[0])
                 rj.append(pearson(gm[:, jaw], true_motion[:, jaw]))
                 jaws.append(gm[:, jaw])
@@ -253,10 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         mel_all = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(feats.audio))).T
         whole = collate([{"mel": mel_all, "motion": motion_to_mel_rate(torch.from_numpy(feats.motion).float(),
                                                                         mel_all.shape[0]),
-                          "text": (lay_out([(w["start"], w["end"], w["text"]) for w in feats.words], mel_all.shape[0],
-                                           MEL_FPS) if trained.config.text_layout == "aligned"
-                                   else encode_batch([feats.transcript])[0]),
-                          "motion_valid": True, "id": vid.name}])
+                          "text": encode_batch([feats.transcript])[0], "motion_valid": True, "id": vid.name}])
         for label, model in (("trained", trained), ("untrained", untrained)):
             with torch.no_grad():
                 res_l = [compute_loss(model, whole, step_generator(1234, k, 0, "cpu")) for k in range(8)]

@@ -246,7 +246,6 @@ def train(args) -> int:
         cfg = ModelConfig.from_dict(saved)
     else:
         cfg = get_config(args.config, **overrides)
-    data.text_layout = cfg.text_layout
     if data.index.get("vocab_size") and data.index["vocab_size"] != cfg.text_num_embeds:
         acc.print(f"warning: shards were tokenised with {data.index['vocab_size']} tokens, model has "
                   f"{cfg.text_num_embeds}")

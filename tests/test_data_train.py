@@ -116,40 +116,6 @@ def test_prepare_real_clips(shards):
         assert [w for _, _, w in it["words"]] == it["transcript"].split()
 
 
-def _runs(seq: list) -> list:
-    return [t for j, t in enumerate(seq) if j == 0 or t != seq[j - 1]]
-
-
-def test_aligned_layout_gives_each_frame_its_word(shards):
-    """text_layout 'aligned': one id per mel frame, the word's letters inside its span, filler elsewhere."""
-    from talker.model.dit import MEL_FPS
-    from talker.model.text import PAD_ID, load_vocab
-
-    out, _ = shards
-    ds = ShardDataset(out, text_layout="aligned")
-    vocab = load_vocab()
-    for i, it in enumerate(ds.items):
-        text = ds[i]["text"]
-        assert text.shape == (it["mel_frames"],)
-        spans = [(int(round(a * MEL_FPS)), int(round(b * MEL_FPS)), w) for a, b, w in it["words"]]
-        checked = 0
-        for k, (fa, fb, word) in enumerate(spans):
-            alone = (k == 0 or spans[k - 1][1] <= fa) and (k == len(spans) - 1 or fb <= spans[k + 1][0])
-            if alone and fb - fa >= 2 * len(word):  # long enough for every letter to get frames
-                # the letters in order, each held for a run of frames (doubled letters make one run)
-                assert _runs(vocab.decode(text[fa:fb].tolist())) == _runs(list(word)), word
-                checked += 1
-        assert checked >= 2
-        spoken = torch.zeros(text.numel(), dtype=torch.bool)
-        for a, b, _ in it["words"]:
-            spoken[int(round(a * MEL_FPS)):max(int(round(a * MEL_FPS)) + 1, int(round(b * MEL_FPS)))] = True
-        assert (text[~spoken] == PAD_ID).all() and (text[spoken] != PAD_ID).all()
-    ds.text_layout = "pad"
-    assert ds[0]["text"].numel() == ds.items[0]["text_tokens"]
-    with pytest.raises(ValueError, match="text layout"):
-        ds.text_layout = "diagonal"
-
-
 def test_batches_and_padding(shards):
     out, _ = shards
     ds = ShardDataset(out)

@@ -315,49 +315,9 @@ def test_generate_can_sample_the_motion_again_from_the_finished_speech():
     torch.testing.assert_close(after.mel, joint.mel)
     assert after.motion.shape == joint.motion.shape and after.info["motion_after_speech"]
     assert not np.allclose(after.motion, joint.motion)
-    mot = _motion_for_mel(model, prompt, after.mel, "new words", 2, 0.0, -1.0, 3)
+    mot = _motion_for_mel(model, prompt, after.mel, "hello there new words", 2, 0.0, -1.0, 3)
     n_video = int(round(after.total_frames / 93.75 * 25))
     np.testing.assert_allclose(after.motion, _video_motion(model, mot, n_video, prompt, False), atol=1e-5)
-
-
-def test_aligned_text_layout_exact_frames():
-    from talker.model.text import lay_out, spread_words
-
-    vocab = load_vocab()
-    ids = lay_out([(0.1, 0.4, "Set"), (0.6, 0.8, "no.")], 10, 10.0, vocab)
-    assert vocab.decode(ids[1:4].tolist()) == ["S", "e", "t"]  # one frame per letter
-    assert vocab.decode(ids[6:8].tolist()) == ["n", "o"]  # two frames for three tokens: the last is lost
-    assert (ids[[0, 4, 5, 8, 9]] == PAD_ID).all()  # silence is the filler, not a space
-    many = lay_out([(0.0, 0.6, "ab")], 6, 10.0, vocab)
-    assert vocab.decode(many.tolist()) == ["a"] * 3 + ["b"] * 3
-    spans = spread_words(["a", "bcd", ""], 1.0, 2.0)  # shares 2 : 4 by length + 1
-    assert [w for *_, w in spans] == ["a", "bcd"]
-    assert spans[0][:2] == pytest.approx((1.0, 1.0 + 1 / 3)) and spans[1][:2] == pytest.approx((1.0 + 1 / 3, 2.0))
-    with pytest.raises(ValueError, match="text_layout"):
-        get_config("tiny", text_layout="diagonal")
-
-
-def test_aligned_model_speaks_its_words_where_they_are_placed():
-    """An aligned-layout model reads the words' timings: moving a word changes the output there."""
-    from talker.model.infer import _text_ids, generate, prompt_from_arrays
-
-    model = _tiny(text_layout="aligned")
-    rng = np.random.default_rng(0)
-    prompt = prompt_from_arrays(rng.normal(0, 0.1, 24000).astype(np.float32),
-                                rng.normal(0, 0.1, (25, 61)).astype(np.float32), "hello there",
-                                words=[{"start": 0.1, "end": 0.4, "text": "hello"}, {"start": 0.5, "end": 2.0, "text": "there"}])
-    assert prompt.words == [(0.1, 0.4, "hello"), (0.5, 1.0, "there")]  # cut to the prompt's second
-    ids = _text_ids(model, prompt, "new words", prompt.frames + 94)
-    assert ids.shape == (1, prompt.frames + 94)
-    vocab = load_vocab()
-    assert vocab.decode(ids[0, 10:36].unique_consecutive().tolist()) == list("helo")
-    kw = dict(duration_frames=94, nfe_steps=2, cfg_scale=0.0, seed=3)
-    early = generate(model, prompt, "new words", word_spans=[(0.0, 0.3, "new"), (0.3, 0.6, "words")], **kw)
-    late = generate(model, prompt, "new words", word_spans=[(0.4, 0.7, "new"), (0.7, 1.0, "words")], **kw)
-    assert early.mel.shape == late.mel.shape == (94, 100)
-    assert not torch.allclose(early.mel[:30], late.mel[:30])
-    again = generate(model, prompt, "new words", word_spans=[(0.0, 0.3, "new"), (0.3, 0.6, "words")], **kw)
-    torch.testing.assert_close(again.mel, early.mel)
 
 
 # --------------------------------------------------------------------------- sampler maths

@@ -266,28 +266,11 @@ class ShardDataset(torch.utils.data.Dataset):
     a later change of model frame rate needs no re-preparation.
     """
 
-    def __init__(self, data_dir: str | Path, preload: bool = True, items: list[dict] | None = None,
-                 text_layout: str = "pad") -> None:
+    def __init__(self, data_dir: str | Path, preload: bool = True, items: list[dict] | None = None) -> None:
         self.root = Path(data_dir)
         self.index = load_index(self.root)
         self.items = list(self.index["items"] if items is None else items)
         self._cache: dict[int, dict] | None = {} if preload else None
-        self.text_layout = text_layout
-
-    @property
-    def text_layout(self) -> str:
-        return self._layout
-
-    @text_layout.setter
-    def text_layout(self, layout: str) -> None:
-        """"pad": the transcript's ids; "aligned": one id per mel frame from the item's word timings."""
-        from ..model.config import TEXT_LAYOUTS
-
-        if layout not in TEXT_LAYOUTS:
-            raise ValueError(f"text layout must be one of {', '.join(TEXT_LAYOUTS)}, not {layout!r}")
-        self._layout = layout
-        if self._cache:
-            self._cache.clear()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -308,20 +291,11 @@ class ShardDataset(torch.utils.data.Dataset):
         it = self.items[i]
         t = load_file(str(self.root / it["file"]))
         mel = t["mel"].float()
-        text = t["text"].long() if self._layout == "pad" else self._aligned_text(it, mel.shape[0])
-        item = {"mel": mel, "motion": motion_to_mel_rate(t["motion"].float(), mel.shape[0]), "text": text,
+        item = {"mel": mel, "motion": motion_to_mel_rate(t["motion"].float(), mel.shape[0]), "text": t["text"].long(),
                 "motion_valid": bool(it.get("motion_valid", True)), "id": it["id"]}
         if self._cache is not None:
             self._cache[i] = item
         return item
-
-
-    def _aligned_text(self, it: dict, frames: int) -> torch.Tensor:
-        from ..model.dit import MEL_FPS
-        from ..model.text import lay_out, spread_words
-
-        words = it.get("words") or spread_words(it["transcript"].split(), 0.0, float(it["seconds"]))
-        return lay_out(words, frames, MEL_FPS)  # the bundled vocabulary, as write_shard uses
 
 
 def collate(items: list[dict]) -> dict:

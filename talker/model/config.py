@@ -21,7 +21,6 @@ SAMPLE_RATE = 24000
 HOP_LENGTH = 256
 N_MELS = 100
 MOTION_DIM = 61
-TEXT_LAYOUTS = ("pad", "aligned")
 
 
 @dataclass
@@ -41,10 +40,6 @@ class ModelConfig:
     conv_mult: int = 2
     text_max_pos: int = 8192
     vocab: str = ""  # vocabulary file; "" is the bundled talker/model/vocab.txt
-    # "pad": F5-TTS's text padded to the frame count, the model learns where each token falls (the
-    # paper's layout); "aligned": each frame gets the token it speaks from word timings
-    # (talker.model.text.lay_out), which a small model trained on little data can use at all
-    text_layout: str = "pad"
     # depth and width per part
     joint_depth: int = 6
     audio_depth: int = 16
@@ -70,8 +65,6 @@ class ModelConfig:
             raise ValueError("the audio stream needs at least one block")
         if self.motion_enabled and self.joint_depth + self.motion_depth == 0:
             raise ValueError("the motion stream needs at least one block")
-        if self.text_layout not in TEXT_LAYOUTS:
-            raise ValueError(f"text_layout must be one of {', '.join(TEXT_LAYOUTS)}, not {self.text_layout!r}")
         if self.text_num_embeds <= 0 or self.text_dim <= 0:
             raise ValueError("text_num_embeds and text_dim must be positive")
 

@@ -15,7 +15,7 @@ import torch
 
 from .dit import MEL_FPS, VIDEO_FPS, motion_to_mel_rate, motion_to_video_rate
 from .sampler import estimate_duration, sample
-from .text import encode_batch, lay_out, load_vocab, spread_words
+from .text import encode_batch, load_vocab
 
 
 @dataclass
@@ -24,7 +24,6 @@ class Prompt:
     motion: torch.Tensor | None  # (P, 61) raw (not normalised) at the mel rate, or None
     text: str
     video_frames: int  # 25 fps frames the prompt spans
-    words: list[tuple[float, float, str]] | None = None  # word timings (s), for aligned-layout models
 
     @property
     def frames(self) -> int:
@@ -47,8 +46,7 @@ class InferenceResult:
         return self.mel.shape[0] / MEL_FPS
 
 
-def prompt_from_arrays(audio: np.ndarray, motion: np.ndarray | None, text: str,
-                       words: list | None = None) -> Prompt:
+def prompt_from_arrays(audio: np.ndarray, motion: np.ndarray | None, text: str) -> Prompt:
     """A prompt from 24 kHz audio and its 25 fps motion (the audio is cut to whole video frames)."""
     from .vocoder import mel_spectrogram
 
@@ -58,32 +56,14 @@ def prompt_from_arrays(audio: np.ndarray, motion: np.ndarray | None, text: str,
     mot = None
     if motion is not None:
         mot = motion_to_mel_rate(torch.as_tensor(np.asarray(motion), dtype=torch.float32), mel.shape[0])
-    if words is not None:  # ASR words as dicts or (start, end, text), kept inside the prompt
-        end = n_video / VIDEO_FPS
-        words = [(min(float(s), end), min(float(e), end), str(t)) for s, e, t in
-                 ((w["start"], w["end"], w["text"]) if isinstance(w, dict) else w for w in words)
-                 if float(s) < end]
-    return Prompt(mel, mot, text, n_video, words)
+    return Prompt(mel, mot, text, n_video)
 
 
 def prompt_from_features(feats) -> Prompt:
     """The whole analysed reference (``ReferenceFeatures``) as the prompt."""
     if feats.audio is None:
         raise ValueError(f"reference '{feats.source}' has no audio: the DiT needs the voice as its prompt")
-    return prompt_from_arrays(feats.audio, feats.motion, feats.transcript, feats.words or None)
-
-
-def _text_ids(model, prompt: Prompt, text: str, total: int, spans: list | None = None) -> torch.Tensor:
-    """(1, L) ids in the model's text layout: F5's padded prompt + new text, or one id per frame."""
-    cfg = model.config
-    vocab = load_vocab(cfg.vocab or None)
-    if cfg.text_layout != "aligned":
-        return encode_batch([_join(prompt.text, text)], vocab)
-    p_sec, end = prompt.frames / MEL_FPS, total / MEL_FPS
-    words = list(prompt.words) if prompt.words is not None else spread_words(prompt.text.split(), 0.0, p_sec)
-    new = spans if spans is not None else spread_words(text.split(), 0.0, end - p_sec)
-    words += [(p_sec + float(a), p_sec + float(b), w) for a, b, w in new]
-    return lay_out(words, total, MEL_FPS, vocab)[None]
+    return prompt_from_arrays(feats.audio, feats.motion, feats.transcript)
 
 
 def _join(ref_text: str, gen_text: str) -> str:
@@ -96,8 +76,7 @@ def _join(ref_text: str, gen_text: str) -> str:
 @torch.no_grad()
 def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = None, speed: float = 1.0,
              nfe_steps: int = 32, cfg_scale: float = 2.0, sway_coef: float | None = -1.0, seed: int | None = 0,
-             vocoder=None, keep_prompt: bool = False, motion_after_speech: bool = False,
-             word_spans: list | None = None) -> InferenceResult:
+             vocoder=None, keep_prompt: bool = False, motion_after_speech: bool = False) -> InferenceResult:
     """Continue ``prompt`` saying ``text``.
 
     ``duration_frames`` is the number of NEW mel frames (default: estimated from the text
@@ -105,17 +84,17 @@ def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = 
     ``motion_after_speech`` samples the motion a second time with the finished speech as its
     audio condition (as :func:`animate` does), for checkpoints trained with ``audio_given_prob``
     whose jointly sampled motion follows its own speech less than audio-driven motion does.
-    ``word_spans`` ((start, end, word), seconds from the start of the new part) place the words
-    for an ``aligned``-layout model; without them the words share the duration by length.
     """
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
+    cfg = model.config
+    vocab = load_vocab(cfg.vocab or None)
     p = prompt.frames
     if duration_frames is None:
         total = estimate_duration(p, prompt.text, text, speed)
     else:
         total = p + int(duration_frames)
-    ids = _text_ids(model, prompt, text, total, word_spans).to(device)
+    ids = encode_batch([_join(prompt.text, text)], vocab).to(device)
     mel_prompt = prompt.mel.to(device, dtype)[None]
     use_motion = getattr(model, "motion", None) is not None and prompt.motion is not None
     mot_prompt = model.normalize_motion(prompt.motion.to(device, dtype))[None] if use_motion else None
@@ -127,8 +106,8 @@ def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = 
     motion_out = None
     n_video = int(round(n / MEL_FPS * VIDEO_FPS))
     if mot is not None and motion_after_speech:
-        mot = _motion_for_mel(model, prompt, mel[0, p:n], text, nfe_steps, cfg_scale, sway_coef, seed,
-                              word_spans)[None]
+        mot = _motion_for_mel(model, prompt, mel[0, p:n], _join(prompt.text, text), nfe_steps, cfg_scale,
+                              sway_coef, seed)[None]
     if mot is not None:
         motion_out = _video_motion(model, mot[0, :n], n_video, prompt, keep_prompt)
     audio, label = None, ""
@@ -164,21 +143,21 @@ def animate(model, prompt: Prompt, audio: np.ndarray, text: str = "", *, nfe_ste
     audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32))
     new_video = int(round(len(audio) * VIDEO_FPS / 24000))
     new_mel = mel_spectrogram(torch.from_numpy(audio)).T
-    mot = _motion_for_mel(model, prompt, new_mel, text, nfe_steps, cfg_scale, sway_coef, seed)
+    mot = _motion_for_mel(model, prompt, new_mel, _join(prompt.text, text), nfe_steps, cfg_scale, sway_coef, seed)
     motion = _video_motion(model, mot, prompt.video_frames + new_video, prompt, keep_prompt)
     info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text, "audio_given": True}
     return InferenceResult(new_mel.float(), motion, audio, 24000, prompt.frames,
                            prompt.frames + int(new_mel.shape[0]), "", info)
 
 
-def _motion_for_mel(model, prompt: Prompt, new_mel: torch.Tensor, text: str, nfe_steps: int, cfg_scale: float,
-                    sway_coef: float | None, seed: int | None, word_spans: list | None = None) -> torch.Tensor:
+def _motion_for_mel(model, prompt: Prompt, new_mel: torch.Tensor, full_text: str, nfe_steps: int, cfg_scale: float,
+                    sway_coef: float | None, seed: int | None) -> torch.Tensor:
     """Normalised mel-rate motion (prompt + new part) sampled with prompt + ``new_mel`` as the whole audio condition."""
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     mel_all = torch.cat([prompt.mel.to(device, dtype), new_mel.to(device, dtype)])
     total = int(mel_all.shape[0])
-    ids = _text_ids(model, prompt, text, total, word_spans).to(device)
+    ids = encode_batch([full_text], load_vocab(model.config.vocab or None)).to(device)
     mot_prompt = model.normalize_motion(prompt.motion.to(device, dtype))[None]
     _, mot, _ = sample(model, ids, mel_all[None], total, motion_prompt=mot_prompt, nfe_steps=nfe_steps,
                        cfg_scale=cfg_scale, sway_coef=sway_coef, seed=seed)

@@ -155,47 +155,6 @@ def encode_batch(texts: list[str], vocab: Vocab | None = None) -> torch.Tensor:
     return out
 
 
-# --------------------------------------------------------------------------- aligned layout
-
-
-def spread_words(words: list[str], start: float, end: float) -> list[tuple[float, float, str]]:
-    """(start, end, word) spans for ``words`` sharing ``[start, end)`` in proportion to their length.
-
-    The crudest duration model, for an aligned-layout checkpoint when no timings are known (a
-    new text): longer words take longer. Speech has its own rhythm; this only places the words.
-    """
-    words = [w for w in (str(x).strip() for x in words) if w]
-    weights = [len(w) + 1 for w in words]
-    total = float(sum(weights)) or 1.0
-    spans, t = [], float(start)
-    for w, k in zip(words, weights, strict=True):
-        d = (float(end) - float(start)) * k / total
-        spans.append((t, t + d, w))
-        t += d
-    return spans
-
-
-def lay_out(words: list[tuple[float, float, str]], frames: int, fps: float, vocab: Vocab | None = None) -> torch.Tensor:
-    """(frames,) ids with each word's tokens spread evenly over its own frames; elsewhere ``PAD_ID``.
-
-    The ``aligned`` text layout: unlike F5-TTS's padded text, each frame is told which token it
-    speaks, so the model need not learn the alignment itself. That is what lets a small model
-    trained on minutes of data place mouth shapes; the price is needing word timings (forced
-    alignment in training, a duration model or :func:`spread_words` at inference).
-    """
-    vocab = vocab or load_vocab()
-    out = torch.full((int(frames),), PAD_ID, dtype=torch.long)
-    for start, end, word in words:
-        ids = vocab.encode([t for t in tokenize(word) if t != " "] or [" "])
-        a = max(0, int(round(float(start) * fps)))
-        b = min(int(frames), max(a + 1, int(round(float(end) * fps))))
-        if b <= a:
-            continue
-        pos = (torch.arange(b - a, dtype=torch.float64) * len(ids) / (b - a)).long().clamp(max=len(ids) - 1)
-        out[a:b] = torch.tensor(ids, dtype=torch.long)[pos]
-    return out
-
-
 def build_default_vocab() -> list[str]:
     """Space, printable ASCII, Latin letters, CJK punctuation, every pinyin syllable x tones 1-5 and bare."""
     from pypinyin.contrib.tone_convert import to_normal
