@@ -62,8 +62,10 @@ def split_clip(feats, frac: float) -> tuple[int, str, str]:
             best = mid
     cut = int(round(best * feats.fps))
 
-    def text(ws):
-        return " ".join(" ".join(str(w["text"]).strip() for w in ws).split())
+    from talker.text.metrics import join_words
+
+    def text(ws):  # as the shards write transcripts: no spaces put between Chinese characters
+        return join_words([w["text"] for w in ws])
 
     centre = [(float(w["start"]) + float(w["end"])) / 2 for w in words]
     before = [w for w, c in zip(words, centre, strict=True) if c < best]
