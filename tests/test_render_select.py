@@ -45,8 +45,9 @@ def _bare_clip_renderer(speaking_gaps):
 
 
 def test_jaw_targets_map_onto_the_speakers_own_gaps():
-    """The output opens as often and as wide as the speaker does: jaw ranks → the speaker's gap
-    quantiles, whatever scale the jaw channel has; a held jaw is a held mouth."""
+    """The output opens as wide and varies as much as the speaker does, whatever scale the jaw
+    channel has; inside the speaker's range the jaw's shape is kept (a line, not the speaker's
+    histogram); a held jaw is a held mouth."""
     rng = np.random.default_rng(1)
     gaps = rng.gamma(2.0, 0.02, 400)
     r = _bare_clip_renderer(gaps)
@@ -54,9 +55,12 @@ def test_jaw_targets_map_onto_the_speakers_own_gaps():
     want = r._gap_for_jaw(jaw)
     order = np.argsort(jaw)
     assert np.all(np.diff(want[order]) >= 0)  # monotone
-    assert abs(np.median(want) - np.median(gaps)) < 0.15 * np.median(gaps)
-    assert want.min() < np.percentile(gaps, 2) and want.max() > np.percentile(gaps, 98)
-    assert np.allclose(r._gap_for_jaw(jaw * 10 + 3), want)  # only the order matters
+    assert abs(want.mean() - gaps.mean()) < 0.1 * gaps.mean()
+    assert abs(want.std() - gaps.std()) < 0.05 * gaps.std()  # clipping did not narrow it
+    assert want.min() >= gaps.min() and want.max() <= gaps.max()
+    inside = (want > gaps.min()) & (want < gaps.max())
+    assert inside.mean() > 0.5 and np.corrcoef(jaw[inside], want[inside])[0, 1] > 0.999
+    assert np.allclose(r._gap_for_jaw(jaw * 10 + 3), want)  # only the jaw's shape matters
     held = r._gap_for_jaw(np.full(50, 0.02))
     assert np.ptp(held) == 0
 

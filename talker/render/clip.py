@@ -125,9 +125,9 @@ class ClipRenderer:
         self.last_want: np.ndarray | None = None  # the lip gap asked for, per output frame
         # The lip gap each pool frame shows (``pool.gap``), so the mouth choice honours what people
         # see (are the lips apart?) and not only blendshape numbers. Which gap a jaw target asks for
-        # comes from the speaker's own gaps while speaking, in the order the jaw asks for them
-        # (``_gap_for_jaw``). A line fitted from jawOpen to the gap was tried first: for a speaker
-        # whose jawOpen hardly moves (0.005-0.056 on one clip) it put the lips 0.03 face heights
+        # comes from the speaker's own gaps while speaking: their mean, spread and range
+        # (``_gap_for_jaw``). A line fitted from the pool's jawOpen to its gap was tried first: for a
+        # speaker whose jawOpen hardly moves (0.005-0.056 on one clip) it put the lips 0.03 face heights
         # apart at rest, so outside /p b m/ the mouth never closed as the speaker's does.
         gap = self.pool.gap
         jaw = m[:, index("jawOpen")]
@@ -174,18 +174,31 @@ class ClipRenderer:
         return bg, mouth
 
     def _gap_for_jaw(self, jaw: np.ndarray) -> np.ndarray:
-        """Quantile mapping: the frame whose jaw target ranks at q among the output's frames shows
-        the speaker's q-quantile speaking gap, so the output opens as often and as wide as the
-        speaker does, whatever scale the motion code's jawOpen has. Ties (a held jaw) share one
-        rank, so a still jaw is a still mouth."""
+        """Jaw target → lip gap: a straight line through the speaker's mean speaking gap with the
+        speaker's spread, clipped to the gaps the speaker shows. So the output opens as wide and
+        varies as much as the speaker does, whatever scale the motion code's jawOpen has, and
+        each opening keeps the shape the motion gave it. A quantile map (the q-th ranked jaw shows
+        the speaker's q-quantile gap) was used before: it forced this utterance into the
+        speaker's histogram, and for a speaker whose gaps bunch near wide open it flattened every
+        vowel to one width — on the suit clip lip sync against the phones fell from r 0.55 to
+        0.48. A held jaw is a held mouth."""
         jaw = np.asarray(jaw, dtype=np.float64)
-        if jaw.size == 0:
+        gaps = self._speaking_gaps
+        if jaw.size == 0 or gaps.size == 0:
             return jaw.copy()
-        _, inv, counts = np.unique(jaw, return_inverse=True, return_counts=True)
-        ends = np.cumsum(counts)
-        rank = (ends - counts + ends - 1) / 2.0  # mean 0-based rank of each distinct value
-        q = (rank[inv] + 0.5) / jaw.size
-        return np.quantile(self._speaking_gaps, q)
+        lo, hi, mean, sd = float(gaps[0]), float(gaps[-1]), float(gaps.mean()), float(gaps.std())
+        spread = float(jaw.std())
+        if spread < 1e-9:
+            return np.full(jaw.shape, mean)
+        z = (jaw - jaw.mean()) / spread
+        # clipping to the speaker's range narrows the spread: widen the line until it is back
+        k = 1.0
+        for _ in range(20):
+            got = float(np.clip(mean + k * sd * z, lo, hi).std())
+            if got < 1e-12 or abs(got - sd) < 1e-3 * sd:
+                break
+            k = min(k * sd / got, 4.0)
+        return np.clip(mean + k * sd * z, lo, hi)
 
     def _gap_shift(self, want: np.ndarray, mouth: np.ndarray) -> np.ndarray:
         """Per output frame, how far (face heights) to move the chosen mouth's lower lip down
