@@ -353,7 +353,12 @@ def build_app(cfg: AppConfig | None = None, runner=None):
                     with gr.Accordion("Advanced settings", open=False):
                         with gr.Row():
                             speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speaking speed")
-                            seed = gr.Number(value=0, precision=0, label="Seed")
+                            # the stock voice draws its variation inside its ONNX graph from a generator
+                            # that only a new session resets (5-6 s to build here), so it is not seeded
+                            seed = gr.Number(value=0, precision=0, label="Seed",
+                                             info="Repeats the motion and the neural engine's sampling; the "
+                                                  "offline voice may say the same text a little differently "
+                                                  "each time.")
                         with gr.Row():
                             size = gr.Dropdown(choices=SIZES, value="720", label="Output size")
                             engine = gr.Radio(choices=engines, value=ENGINE_OFFLINE, label="Engine",
@@ -396,7 +401,7 @@ def build_app(cfg: AppConfig | None = None, runner=None):
                     transcript_a = gr.Textbox(label="What the speech says (optional; recognised otherwise)")
                     language_a = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
                     with gr.Accordion("Advanced settings", open=False):
-                        seed_a = gr.Number(value=0, precision=0, label="Seed")
+                        seed_a = gr.Number(value=0, precision=0, label="Seed", info="Repeats the motion.")
                         size_a = gr.Dropdown(choices=SIZES, value="720", label="Output size")
                         label_a = gr.Checkbox(value=cfg.label, label="Visible “AI-generated” label")
                     go_a = gr.Button("Lip-sync video", variant="primary")
