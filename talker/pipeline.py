@@ -223,7 +223,7 @@ class TalkerPipeline:
         from .audio.resample import resample
         from .speech.base import synthesize
 
-        res = synthesize(text, language=opt.language, speed=opt.speed, max_chars=opt.max_text_chars)
+        res = synthesize(text, language=opt.language, speed=opt.speed, max_chars=opt.max_text_chars, seed=opt.seed)
         wav = resample(res.audio, res.sample_rate, 24000)
         warnings = list(res.warnings)
         warnings.append("The voice is a stock offline voice, not a clone of the reference speaker.")

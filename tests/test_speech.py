@@ -176,6 +176,64 @@ def test_long_text_is_split_and_joined_without_clicks(piper):
 
 @needs_piper
 @pytest.mark.slow
+def test_same_request_same_audio_whatever_came_before(piper):
+    """The voice's noise is seeded per request: a request repeats exactly after others ran in the
+    same worker (its unseeded noise did not), and another seed is another rendition."""
+    text = "Hello there, how are you doing today?"
+    a = piper.synthesize(text, seed=5)
+    piper.synthesize("Something else entirely, said in between.", seed=5)
+    b = piper.synthesize(text, seed=5)
+    c = piper.synthesize(text, seed=6)
+    assert a.warnings == []  # no "could not be seeded"
+    np.testing.assert_array_equal(a.audio, b.audio)
+    assert a.phones == b.phones
+    assert c.audio.size != a.audio.size or not np.array_equal(c.audio, a.audio)
+
+
+def _noise_model(mean: float, scale: float):
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])
+    node = helper.make_node("RandomNormalLike", ["x"], ["y"], dtype=TensorProto.FLOAT, mean=mean, scale=scale)
+    return helper.make_model(helper.make_graph([node], "noise", [x], [y]), opset_imports=[helper.make_opsetid("", 15)])
+
+
+def test_seeded_onnx_noise_is_normal_repeatable_and_differs_by_seed_and_call():
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from scipy import stats
+
+    from talker.speech.seeded_onnx import SeededSession, seed_noise
+
+    model = _noise_model(mean=0.5, scale=2.0)
+    assert seed_noise(model) == 1
+    onnx.checker.check_model(model)
+    assert not any(n.op_type == "RandomNormalLike" for n in model.graph.node)
+    assert model.opset_import[0].version == 15
+    sess = SeededSession(ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]))
+    x = np.zeros((300, 1000), np.float32)
+    sess.start(3)
+    a = sess.run(None, {"x": x})[0]
+    nxt = sess.run(None, {"x": x})[0]  # the next sentence of the same request
+    sess.start(3)
+    again = sess.run(None, {"x": x})[0]
+    sess.start(4)
+    other = sess.run(None, {"x": x})[0]
+    assert a.shape == x.shape and a.dtype == np.float32
+    np.testing.assert_array_equal(a, again)
+    z = (a.ravel().astype(np.float64) - 0.5) / 2.0
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1.0) < 0.01
+    assert abs(stats.skew(z)) < 0.02 and abs(stats.kurtosis(z)) < 0.05
+    assert stats.kstest(z[:20000], "norm").pvalue > 0.001
+    for lag in (1, 2, 3, 7, 1000):  # 1000: the next row
+        assert abs(np.corrcoef(z[:-lag], z[lag:])[0, 1]) < 0.01, lag
+    for b in (nxt, other):
+        assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 0.01
+
+
+@needs_piper
+@pytest.mark.slow
 def test_worker_restarts_after_crash(piper):
     piper.start()
     old = piper.pid

@@ -353,12 +353,9 @@ def build_app(cfg: AppConfig | None = None, runner=None):
                     with gr.Accordion("Advanced settings", open=False):
                         with gr.Row():
                             speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speaking speed")
-                            # the stock voice draws its variation inside its ONNX graph from a generator
-                            # that only a new session resets (5-6 s to build here), so it is not seeded
                             seed = gr.Number(value=0, precision=0, label="Seed",
-                                             info="Repeats the motion and the neural engine's sampling; the "
-                                                  "offline voice may say the same text a little differently "
-                                                  "each time.")
+                                             info="The same seed repeats the voice's delivery and the motion; "
+                                                  "another seed gives another take.")
                         with gr.Row():
                             size = gr.Dropdown(choices=SIZES, value="720", label="Output size")
                             engine = gr.Radio(choices=engines, value=ENGINE_OFFLINE, label="Engine",

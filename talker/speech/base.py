@@ -76,7 +76,7 @@ class SpeechBackend(Protocol):
 
     def available(self) -> bool: ...
 
-    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0) -> SpeechResult: ...
+    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> SpeechResult: ...
 
 
 # --------------------------------------------------------------------------- backends
@@ -285,8 +285,9 @@ def prepare_text(text, language: str | None, speed: float, max_chars: int) -> tu
 
 
 def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_chars: int = MAX_TEXT_CHARS,
-               piece_chars: int = PIECE_CHARS, backend: SpeechBackend | None = None) -> SpeechResult:
-    """Speech and aligned phones for ``text``.
+               piece_chars: int = PIECE_CHARS, backend: SpeechBackend | None = None, seed: int = 0) -> SpeechResult:
+    """Speech and aligned phones for ``text``; the same arguments give the same audio (``seed``
+    picks the voice's rendition).
 
     ``language`` "auto" (or None) picks it from the script. Raises TextError / InputError for
     unusable input and ModelUnavailableError when no voice for the language is installed.
@@ -294,7 +295,8 @@ def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_c
     spoken, lang, warnings = prepare_text(text, language, speed, max_chars)
     voice = backend or get_backend(lang)
     pieces = split_text(spoken, max(20, int(piece_chars)))
-    results = [voice.synthesize(p, language=lang, speed=float(speed)) for p in pieces]
+    results = [voice.synthesize(p, language=lang, speed=float(speed), seed=int(seed) + 7919 * i)
+               for i, p in enumerate(pieces)]
     for r in results:
         for w in r.warnings:
             if w not in warnings:

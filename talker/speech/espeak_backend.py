@@ -122,8 +122,8 @@ class EspeakBackend:
     def available(self) -> bool:
         return not self.missing()
 
-    def synthesize(self, text: str, *, language: str = "zh", speed: float = 1.0) -> SpeechResult:
-        """Speak ``text`` as given (already normalised)."""
+    def synthesize(self, text: str, *, language: str = "zh", speed: float = 1.0, seed: int = 0) -> SpeechResult:
+        """Speak ``text`` as given (already normalised); espeak-ng has no randomness, ``seed`` is unused."""
         problem = self.missing()
         if problem:
             raise ModelUnavailableError(f"The espeak-ng voice cannot run: {problem}.",

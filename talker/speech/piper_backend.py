@@ -306,10 +306,10 @@ class PiperBackend:
             if msg.get("id") == request["id"]:
                 return msg
 
-    def _request(self, text: str, length_scale: float) -> dict:
+    def _request(self, text: str, length_scale: float, seed: int = 0) -> dict:
         with self._lock:
             self._next_id += 1
-            request = {"id": self._next_id, "text": text, "length_scale": length_scale,
+            request = {"id": self._next_id, "text": text, "length_scale": length_scale, "seed": int(seed),
                        "noise_scale": self.noise_scale, "noise_w_scale": self.noise_w_scale}
             timeout = self._timeout_for(text)
             for attempt in (1, 2):
@@ -328,14 +328,15 @@ class PiperBackend:
 
     # ----------------------------------------------------------------- synthesis
 
-    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0) -> SpeechResult:
-        """Speak ``text`` as given (already normalised); phones cover the whole audio."""
+    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> SpeechResult:
+        """Speak ``text`` as given (already normalised); phones cover the whole audio. The same
+        text, speed and ``seed`` give the same audio, whatever the worker said before."""
         if language not in self.languages:
             raise ModelUnavailableError(f"The Piper voice speaks English only, not '{language}'.",
                                         "Use language 'en', or another backend.")
         if not text.strip():
             raise TextError("The text is empty.", "Type what the person should say.")
-        reply = self._request(text, 1.0 / float(speed))
+        reply = self._request(text, 1.0 / float(speed), seed)
         if not reply.get("ok"):
             raise ModelUnavailableError(f"The Piper voice failed on this text: {reply.get('error')}.",
                                         "Try rephrasing the text.")
@@ -351,5 +352,8 @@ class PiperBackend:
         if reply.get("approximate"):
             warnings.append("Piper gave no exact phone timings for part of the text; mouth timing there is "
                             "approximate.")
+        if reply.get("seeded") is False:
+            warnings.append("The voice's variation could not be seeded: the same text may sound a little "
+                            "different each time.")
         return SpeechResult(audio=audio, sample_rate=sr, phones=phones, text=text, language="en",
                             backend=self.name, warnings=warnings)

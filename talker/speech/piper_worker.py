@@ -9,12 +9,15 @@ Protocol, one JSON object per line:
 
 * first line out: ``{"event": "ready", "sample_rate": 22050, "load_s": 4.9, "pid": 123}``
   (or ``{"event": "error", "error": "..."}`` and exit 2 when the voice cannot load);
-* in: ``{"id": 1, "text": "Hello.", "length_scale": 1.0}``;
+* in: ``{"id": 1, "text": "Hello.", "length_scale": 1.0, "seed": 0}``;
 * out: ``{"id": 1, "ok": true, "sample_rate": 22050, "num_samples": N, "audio_b64": <float32 LE>,
   "phonemes": [["^", 512, 512], ["h", 256, 256], ...], "approximate": false, "synth_s": 0.1}``
   with [phoneme, its samples, samples of the blank after it]; all counts add up to ``num_samples``; or ``{"id": 1, "ok": false, "error": "..."}``.
 
 Only stdout carries the protocol: anything a library prints goes to stderr.
+
+The voice's variation is seeded per request (``talker.speech.seeded_onnx``): the same request
+gives the same audio whatever the worker said before, and another seed another rendition.
 """
 
 from __future__ import annotations
@@ -74,6 +77,38 @@ def _phonemes_of_chunk(voice, chunk) -> tuple[list[list], bool]:
     return out, approximate
 
 
+def load_voice(model_path: str, config_path: str | None = None):
+    """The Piper voice with its alignment output and seeded noise; ``(voice, seeded)``.
+
+    Falls back to piper's own loader (noise unseeded) if the graph cannot be patched."""
+    import onnx
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    from talker.speech.seeded_onnx import SeededSession, seed_noise
+
+    # unseeded noise (a fallback voice) at least repeats from the worker's start
+    onnxruntime.set_seed(0)
+    try:
+        model = onnx.load(model_path)
+        try:
+            add_alignment_output(model)
+        except ValueError:  # already patched, or no such tensor: piper then reports approximate timings
+            pass
+        seeded = seed_noise(model) > 0
+        with open(config_path or f"{model_path}.json", encoding="utf-8") as f:
+            config = PiperConfig.from_dict(json.load(f))
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - an unusual graph: piper's own loader still speaks
+        print(f"piper_worker: cannot seed the voice's noise ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return PiperVoice.load(model_path, config_path=config_path, include_alignments=True), False
+    if seeded:
+        session = SeededSession(session)
+    return PiperVoice(config=config, session=session), seeded
+
+
 def _synthesize(voice, request: dict) -> dict:
     import numpy as np
     from piper import SynthesisConfig
@@ -86,6 +121,8 @@ def _synthesize(voice, request: dict) -> dict:
         normalize_audio=False,  # a fixed gain keeps sentences at one level across requests
     )
     t0 = time.perf_counter()
+    if hasattr(voice.session, "start"):  # a SeededSession
+        voice.session.start(int(request.get("seed", 0) or 0))
     audio_parts, phonemes, approximate = [], [], False
     for chunk in voice.synthesize(text, syn_config=config, include_alignments=True):  # one per sentence
         audio_parts.append(np.asarray(chunk.audio_float_array, dtype="<f4"))
@@ -100,6 +137,7 @@ def _synthesize(voice, request: dict) -> dict:
         "audio_b64": base64.b64encode(audio.astype("<f4").tobytes()).decode("ascii"),
         "phonemes": phonemes,
         "approximate": approximate,
+        "seeded": hasattr(voice.session, "start"),
         "synth_s": round(time.perf_counter() - t0, 4),
     }
 
@@ -121,19 +159,12 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
-        import onnxruntime
-        from piper import PiperVoice
-
-        # The voice's noise is drawn inside the ONNX graph; a seed fixed before the session exists
-        # makes a worker's renditions repeatable (the same requests give the same audio), so a
-        # result can be reproduced and a test does not pass or fail by the draw.
-        onnxruntime.set_seed(0)
-        voice = PiperVoice.load(args.model, config_path=args.config, include_alignments=True)
+        voice, seeded = load_voice(args.model, args.config)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises a typed error
         send({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
         return 2
     send({"event": "ready", "sample_rate": int(voice.config.sample_rate), "pid": os.getpid(),
-          "load_s": round(time.perf_counter() - t0, 3)})
+          "load_s": round(time.perf_counter() - t0, 3), "seeded": seeded})
 
     for line in sys.stdin:
         line = line.strip()
