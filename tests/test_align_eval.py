@@ -244,3 +244,26 @@ def test_pauses_cut_vowels_but_keep_silent_plosive_closures():
     assert (out[0].phone, out[0].start, out[0].end) == ("P", 0.0, 0.08)  # kept: lips must still close
     assert [p.phone for p in out] == ["P", "AA", "B", "IY", "SIL"]
     assert out[-2].end == pytest.approx(0.9) and out[-1].end == pytest.approx(1.2)
+
+
+def test_output_speech_is_heard_in_its_own_latin_script_language():
+    """Latin script does not say which language it is: German speech scored against German words
+    must be transcribed as German (held to English, Whisper translated it: WER 1.02), and English
+    still reads as English."""
+    from talker.eval.report import asr_language, hear
+    from talker.media.decode import read_audio
+    from talker.text.metrics import wer
+
+    assert asr_language("Was mich an der Debatte freut") is None
+    assert asr_language("Hello there") is None and asr_language("") is None
+    assert asr_language("你好，世界") == "zh"
+    clip = require_shared("fixtures/video/de_anchor_20s.mp4")
+    audio = read_audio(clip, 24000)[: 24000 * 8]
+    german = ("Was mich an der Debatte über Artikel 13 freut, dass sich junge Menschen für ein politisches Thema "
+              "engagieren, auf die Straße gehen, diskutieren.")
+    heard = hear(audio, 24000, german)
+    assert heard.language == "de", heard
+    assert wer(german, heard.text) < 0.35, heard.text
+    wav = require_shared("fixtures/audio/en_printing_10s.wav")
+    en = hear(read_audio(wav, 24000), 24000, PRINTING)
+    assert en.language == "en" and wer(PRINTING, en.text) < 0.1, en.text

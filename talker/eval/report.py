@@ -33,6 +33,34 @@ def _frames_at(path: Path, indices: list[int], fps: float, *, start: float = 0.0
     return found, [got[i] for i in found]
 
 
+def asr_language(text: str | None) -> str | None:
+    """The language to hold Whisper to when scoring speech of ``text``: the script's language for
+    Han, kana, Hangul and the like; None (Whisper detects it) for Latin script, which the script
+    alone reads as English: held to English, Whisper translated a German clip's speech and its
+    WER against the German words was 1.02."""
+    from ..text.normalize import detect_script_language
+
+    lang = detect_script_language(text) if text and text.strip() else ""
+    return None if lang in ("", "en") else lang
+
+
+def hear(audio: np.ndarray, sample_rate: int, text: str | None = None):
+    """Whisper's transcript of the output, in the text's language. Latin script does not say
+    which language it is, so Whisper detects it; if it hears anything but English, the English
+    reading is tried too and the one closer to the text is kept: a transcript in the wrong
+    language is never a fair reading of the speech."""
+    from ..text.asr import transcribe
+    from ..text.metrics import wer
+
+    lang = asr_language(text)
+    heard = transcribe(audio, sample_rate, language=lang)
+    if lang is None and text and text.strip() and heard.language != "en":
+        english = transcribe(audio, sample_rate, language="en")
+        if wer(text, english.text) < wer(text, heard.text):
+            heard = english
+    return heard
+
+
 def evaluate(reference: str | Path, video: str | Path, text: str | None = None, *, pipeline=None,
              face_model: str | None = None) -> dict:
     from ..align.phones import align
@@ -40,7 +68,6 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     from ..media.probe import probe
     from ..motion.tracker import smooth_rotation, track_frames
     from ..pipeline import TalkerPipeline
-    from ..text.asr import transcribe
     from ..text.metrics import wer
     from .identity import embeddings, identity_distance
     from .lipsync import av_offset, bilabial_scores
@@ -55,10 +82,8 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
                       source_name=video.name)
     audio = decode.read_audio(video, 24000, info=info)
     # the output's language is the text's, not the reference's (a German anchor can speak English)
-    from ..text.normalize import detect_script_language
-
-    lang = detect_script_language(text) if text and text.strip() else None
-    heard = transcribe(audio, 24000, language=lang or None)
+    lang = asr_language(text)
+    heard = hear(audio, 24000, text)
     said = text if text and text.strip() else heard.text
     out: dict = {"video": video.name, "reference": Path(reference).name, "frames": tr.num_frames,
                  "face_ratio": round(tr.face_ratio, 4), "text": said, "heard": heard.text}
