@@ -11,7 +11,7 @@ Protocol, one JSON object per line:
   (or ``{"event": "error", "error": "..."}`` and exit 2 when the voice cannot load);
 * in: ``{"id": 1, "text": "Hello.", "length_scale": 1.0, "seed": 0}``;
 * out: ``{"id": 1, "ok": true, "sample_rate": 22050, "num_samples": N, "audio_b64": <float32 LE>,
-  "phonemes": [["^", 512, 512], ["h", 256, 256], ...], "approximate": false, "synth_s": 0.1}``
+  "phonemes": [["^", 512, 512], ["h", 256, 256], ...], "approximate": false, "seeded": true, "synth_s": 0.1}``
   with [phoneme, its samples, samples of the blank after it]; all counts add up to ``num_samples``; or ``{"id": 1, "ok": false, "error": "..."}``.
 
 Only stdout carries the protocol: anything a library prints goes to stderr.
@@ -159,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
-        voice, seeded = load_voice(args.model, args.config)
+        voice, _ = load_voice(args.model, args.config)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises a typed error
         send({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
         return 2
     send({"event": "ready", "sample_rate": int(voice.config.sample_rate), "pid": os.getpid(),
-          "load_s": round(time.perf_counter() - t0, 3), "seeded": seeded})
+          "load_s": round(time.perf_counter() - t0, 3)})
 
     for line in sys.stdin:
         line = line.strip()
