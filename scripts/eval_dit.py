@@ -13,7 +13,10 @@ it measures the fit without sampling. In text mode the model picks its own rhyth
 is also scored after a DTW of the generated onto the true mel (the path from the speech alone),
 and against the loudness of its own generated speech (the same r on the real clip is the bar);
 the offline text path (stock voice + visemes) on the same words is scored both ways as a
-reference: a mouth that follows its words but not the speaker's rhythm.
+reference: a mouth that follows its words but not the speaker's rhythm. ``--wer`` also has
+Whisper transcribe the generated speech (decoded by the same vocoder as the real rest's mel,
+whose WER is the ceiling): whether the model says its words at all, which is what F5-style
+text alignment must learn before motion from text can follow the words.
 ``--mode audio`` gives the model the rest's real speech
 and generates only the motion (the audio-driven job; checkpoints trained with --audio-given).
 
@@ -120,6 +123,16 @@ def own_speech_r(jaw: np.ndarray, mel: np.ndarray) -> float:
     return pearson(jaw, np.interp(t, np.arange(energy.shape[0]), energy))
 
 
+def speech_wer(vocoder, mel: np.ndarray, text: str) -> dict:
+    """What Whisper hears in a (frames, 100) log-mel after the vocoder, and its WER against ``text``."""
+    from talker.eval.report import hear
+    from talker.text.metrics import wer
+
+    wav = vocoder.decode(np.ascontiguousarray(mel.T)).numpy()
+    heard = hear(wav, vocoder.sample_rate, text)
+    return {"heard": heard.text, "wer": wer(text, heard.text)}
+
+
 def loop_to(x: np.ndarray, n: int) -> np.ndarray:
     reps = int(np.ceil(n / max(1, x.shape[0])))
     return np.concatenate([x] * reps, axis=0)[:n]
@@ -188,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cfg", type=float, default=2.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--wer", action="store_true",
+                    help="text mode: WER of the generated speech (first seed), heard by Whisper after the vocoder")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
 
@@ -218,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     face = args.face_model if Path(args.face_model).is_file() else None
     pipe = TalkerPipeline(PipelineConfig(analysis=AnalysisConfig(min_seconds=2.0, face_model=face)))
     jaw, yaw = index("jawOpen"), index("headYaw")
+    vocoder = None
+    if args.wer and args.mode == "text":
+        from talker.model.vocoder import load_vocoder
+        vocoder = load_vocoder()
+        print(f"vocoder for WER: {vocoder.label}")
     rows = []
     for vid in sorted(Path(args.videos).glob("*.mp4")):
         feats = pipe.analyze(vid, language=language_hint(vid.name))
@@ -256,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                     ry_dtw.append(pearson(wm[:, yaw], true_motion[:, yaw]))
                     jaws_dtw.append(wm[:, jaw])
                     own.append(own_speech_r(res.motion[:, jaw], res.mel.numpy()))
+                    if vocoder is not None and seed == args.seeds[0]:
+                        row[label + "_wer"] = speech_wer(vocoder, res.mel.numpy(), text_b)
             # one sample carries the model's noise too; the mean over seeds estimates what the model
             # predicts from its conditions (even a perfect sampler's r is about r_mean squared)
             row[label] = {"r_jaw": float(np.nanmean(rj)), "r_jaw_seed_mean": pearson(np.mean(jaws, 0), true_motion[:, jaw]),
@@ -270,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         row["copy"] = {"r_jaw": pearson(cm[:, jaw], true_motion[:, jaw]), "r_yaw": pearson(cm[:, yaw], true_motion[:, yaw]),
                        "mel_l1": float(np.abs(loop_to(prompt.mel.numpy(), n_true) - true_mel).mean())}
         row["true_r_jaw_own_speech"] = own_speech_r(true_motion[:, jaw], true_mel)
+        if vocoder is not None:  # the ceiling: the real rest through the same vocoder
+            row["true_wer"] = speech_wer(vocoder, true_mel, text_b)
         row["mean_mel_l1"] = float(np.abs(prompt.mel.numpy().mean(0, keepdims=True) - true_mel).mean())
         if args.mode == "text":
             row["offline_text"] = offline_text_baseline(text_b, feats.language, n_true, true_mel,
@@ -349,6 +373,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| **mean** | {f(mt['r_jaw_dtw'])} | {f(mu['r_jaw_dtw'])} | {f(mt['r_yaw_dtw'])} | {f(mu['r_yaw_dtw'])} | "
               f"{f(mt['r_jaw_dtw_seed_mean'])} | {f(mu['r_jaw_dtw_seed_mean'])} | {f(mt['r_jaw_own_speech'])} | "
               f"{f(mu['r_jaw_own_speech'])} | {f(real)} | {f(off['r_jaw'])} | {f(off['r_jaw_dtw'])} |")
+    if vocoder is not None:
+        print(f"\n| clip | words | WER trained | untrained | real rest ({vocoder.label}) | trained heard |")
+        print("|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['clip']} | {r['text']} | {r['trained_wer']['wer']:.2f} | {r['untrained_wer']['wer']:.2f} | "
+                  f"{r['true_wer']['wer']:.2f} | {r['trained_wer']['heard']} |")
+        w = {k: float(np.mean([r[k]["wer"] for r in rows])) for k in ("trained_wer", "untrained_wer", "true_wer")}
+        print(f"| **mean** | | {w['trained_wer']:.2f} | {w['untrained_wer']:.2f} | {w['true_wer']:.2f} | |")
     if args.mode == "audio":
         vis = [r["visemes"]["r_jaw"] for r in rows]
         print("\nr jaw, offline visemes on the same speech: " + ", ".join(

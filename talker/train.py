@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import TalkerError
 from .model.config import CONFIGS, get_config
 
 LOG_FIELDS = ["step", "epoch", "loss", "audio", "motion", "lr", "grad_norm", "frames", "sec_per_step", "wall_s"]
@@ -224,8 +225,9 @@ def train(args) -> int:
 
     from .data.shards import FrameBatchSampler, ShardDataset, collate
     from .model.cfm import CFMConfig
-    from .model.checkpoint import read_state_dict, save_model
+    from .model.checkpoint import load_config, read_state_dict, save_model
     from .model.dit import TalkerDiT
+    from .model.text import load_vocab
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -236,29 +238,35 @@ def train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log_csv, png = out / "log.csv", out / "loss.png"
 
-    data = ShardDataset(args.data, preload=True)
     resume_dir = find_resume(out, args.resume)
     overrides = dict(args.overrides)
+    f5_weights = None
     if resume_dir is not None:  # the checkpoint's own architecture wins over the command line
-        saved = json.loads((resume_dir / "model" / "config.json").read_text())["config"]
-        from .model.config import ModelConfig
-
-        cfg = ModelConfig.from_dict(saved)
+        cfg = load_config(resume_dir / "model")
     else:
+        if args.init_f5:  # F5's token ids come from its vocab.txt: the model takes that vocabulary
+            from .model.f5_compat import resolve_f5_files
+
+            f5_weights, f5_vocab = resolve_f5_files(args.init_f5)
+            overrides.update(vocab=str(f5_vocab), text_num_embeds=len(load_vocab(f5_vocab)))
         cfg = get_config(args.config, **overrides)
-    if data.index.get("vocab_size") and data.index["vocab_size"] != cfg.text_num_embeds:
-        acc.print(f"warning: shards were tokenised with {data.index['vocab_size']} tokens, model has "
-                  f"{cfg.text_num_embeds}")
+    vocab = load_vocab(cfg.vocab or None)
+    data = ShardDataset(args.data, preload=True, vocab=vocab)
+    unknown = data.unknown_tokens()
+    if unknown:
+        tokens = sorted({t for u in unknown.values() for t in u})
+        acc.print(f"warning: {len(unknown)} of {len(data)} items have tokens the model's vocabulary "
+                  f"({vocab.source}) does not know, read as id 0: {' '.join(tokens[:20])}")
     torch.manual_seed(args.seed)
     model = TalkerDiT(cfg)
     mean, std = data.motion_stats()
     if model.motion is not None:
         model.motion_mean.copy_(mean)
         model.motion_std.copy_(std)
-    if args.init_f5 and resume_dir is None:
+    if f5_weights is not None:
         from .model.f5_compat import load_f5_state_into
 
-        left = load_f5_state_into(model, read_state_dict(args.init_f5))
+        left = load_f5_state_into(model, read_state_dict(f5_weights))
         acc.print(f"initialised the audio stream from {args.init_f5}; {len(left)} tensors left at random init")
     counts = model.parameter_counts()
     acc.print(f"model {cfg.name}: {counts['total']:,} parameters ({_fmt(counts['total'])}); "
@@ -418,7 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of items trained audio-driven: whole mel given, motion infilled")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", default="", help="checkpoint folder, run folder, or 'auto' (newest in --out)")
-    ap.add_argument("--init-f5", default="", metavar="PATH", help="F5-TTS weights for the audio stream")
+    ap.add_argument("--init-f5", default="", metavar="SOURCE",
+                    help="F5-TTS weights for the audio stream: a file (vocab.txt beside it), a folder, or a repo id "
+                         "such as SWivid/F5-TTS (v1 Base); the model takes F5's vocabulary")
     ap.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
                     help="default: bf16 on CUDA, else no")
     ap.add_argument("--cpu", action="store_true", help="train on the CPU even if a GPU is present")
@@ -451,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return train(args)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, TalkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -231,6 +231,67 @@ def test_checkpoint_resume_is_exact(shards, tmp_path):
     assert (a / "loss.png").is_file()
 
 
+def test_training_from_f5_weights_takes_their_vocabulary(shards, tmp_path, capsys, monkeypatch):
+    """--init-f5: F5's token ids index its own vocab.txt, so the model takes that vocabulary, the
+    shards' transcripts are tokenised again with it, and the checkpoints carry it (a run resumes
+    and loads with the F5 folder gone)."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from talker.model.checkpoint import load_model
+    from talker.model.f5_compat import export_f5_state
+    from talker.model.text import load_vocab, tokenize
+
+    data, index = shards
+    bundled = load_vocab()
+    f5_dir = tmp_path / "F5TTS_v1_Base"
+    f5_dir.mkdir()
+    # another vocabulary: the same tokens in another order, so every id but the space's differs
+    (f5_dir / "vocab.txt").write_text("\n".join([" "] + bundled.tokens[:0:-1]) + "\n", encoding="utf-8")
+    f5_vocab = load_vocab(f5_dir / "vocab.txt")
+    torch.manual_seed(3)
+    teacher = TalkerDiT(get_config("tiny", vocab=str(f5_dir / "vocab.txt"), text_num_embeds=len(f5_vocab)))
+    f5_state = {f"ema_model.transformer.{k}": v.clone() for k, v in export_f5_state(teacher).items()}
+    save_file(f5_state, str(f5_dir / "model_1250000.safetensors"))
+
+    # the dataset's ids follow the vocabulary it is given; with the bundled one they are the stored ids
+    item = index["items"][0]
+    reread = ShardDataset(data, vocab=f5_vocab)[0]["text"]
+    assert reread.tolist() == f5_vocab.encode(tokenize(item["transcript"]))
+    assert ShardDataset(data, vocab=bundled)[0]["text"].tolist() == ShardDataset(data)[0]["text"].tolist()
+    assert reread.tolist() != ShardDataset(data)[0]["text"].tolist()
+
+    run = tmp_path / "run"
+    common = ["--config", "tiny", "--data", str(data), "--out", str(run), "--batch-frames", "800", "--threads", "1",
+              "--lr", "1e-7", "--warmup", "1", "--save-every", "1", "--log-every", "1"]
+    assert train_main(common + ["--max-steps", "1", "--init-f5", str(f5_dir / "model_1250000.safetensors")]) == 0
+    assert "initialised the audio stream" in capsys.readouterr().out
+    ema = run / "checkpoints" / "step_0000001" / "ema"
+    assert json.loads((ema / "config.json").read_text())["config"]["vocab"] == "vocab.txt"
+    assert (ema / "vocab.txt").read_text(encoding="utf-8") == (f5_dir / "vocab.txt").read_text(encoding="utf-8")
+
+    shutil.rmtree(f5_dir)  # the run no longer needs the F5 folder
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(ema, moved)
+    model = load_model(moved)
+    assert load_vocab(model.config.vocab).tokens == f5_vocab.tokens
+    emb = "audio.text_embed.embed.weight"
+    assert torch.allclose(model.state_dict()[emb], teacher.state_dict()[emb], atol=1e-4)  # F5's rows, kept
+    assert train_main(common + ["--max-steps", "2", "--resume", "auto"]) == 0
+
+    # what a user is told when the weights cannot be had
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty_cache"))
+    assert train_main(common[:6] + ["--out", str(tmp_path / "r2"), "--init-f5", "SWivid/F5-TTS"]) == 2
+    assert "huggingface-cli download SWivid/F5-TTS" in capsys.readouterr().err
+    lone = tmp_path / "lone" / "model.safetensors"
+    lone.parent.mkdir()
+    save_file({"x": torch.zeros(1)}, str(lone))
+    assert train_main(common[:6] + ["--out", str(tmp_path / "r3"), "--init-f5", str(lone)]) == 2
+    assert "No vocab.txt beside model.safetensors" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- inference
 
 

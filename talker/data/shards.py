@@ -266,11 +266,16 @@ class ShardDataset(torch.utils.data.Dataset):
     a later change of model frame rate needs no re-preparation.
     """
 
-    def __init__(self, data_dir: str | Path, preload: bool = True, items: list[dict] | None = None) -> None:
+    def __init__(self, data_dir: str | Path, preload: bool = True, items: list[dict] | None = None,
+                 vocab=None) -> None:
         self.root = Path(data_dir)
         self.index = load_index(self.root)
         self.items = list(self.index["items"] if items is None else items)
         self._cache: dict[int, dict] | None = {} if preload else None
+        # Shards hold ids of the vocabulary they were prepared with (the bundled one). A model with
+        # another vocabulary (F5-TTS's, when its weights start the training) must see its own ids,
+        # so the transcripts are tokenised again with it.
+        self.vocab = vocab
 
     def __len__(self) -> int:
         return len(self.items)
@@ -283,6 +288,21 @@ class ShardDataset(torch.utils.data.Dataset):
         return (torch.tensor(self.index["motion_mean"], dtype=torch.float32),
                 torch.tensor(self.index["motion_std"], dtype=torch.float32))
 
+    def token_ids(self, item: dict) -> torch.Tensor:
+        """The item's transcript as ids of ``self.vocab`` (or the bundled vocabulary)."""
+        ids = encode_batch([item["transcript"]], self.vocab)[0]
+        return ids[ids != PAD_ID].long()
+
+    def unknown_tokens(self) -> dict[str, list[str]]:
+        """Per item id, the tokens ``self.vocab`` does not know (they would be read as id 0)."""
+        vocab = self.vocab or load_vocab()
+        out = {}
+        for it in self.items:
+            unknown = vocab.unknown(_tokens(it["transcript"]))
+            if unknown:
+                out[it["id"]] = unknown
+        return out
+
     def __getitem__(self, i: int) -> dict:
         if self._cache is not None and i in self._cache:
             return self._cache[i]
@@ -291,7 +311,8 @@ class ShardDataset(torch.utils.data.Dataset):
         it = self.items[i]
         t = load_file(str(self.root / it["file"]))
         mel = t["mel"].float()
-        item = {"mel": mel, "motion": motion_to_mel_rate(t["motion"].float(), mel.shape[0]), "text": t["text"].long(),
+        text = t["text"].long() if self.vocab is None else self.token_ids(it)
+        item = {"mel": mel, "motion": motion_to_mel_rate(t["motion"].float(), mel.shape[0]), "text": text,
                 "motion_valid": bool(it.get("motion_valid", True)), "id": it["id"]}
         if self._cache is not None:
             self._cache[i] = item

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,6 +24,7 @@ from .config import ModelConfig
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
+VOCAB_NAME = "vocab.txt"  # a non-bundled vocabulary, saved beside the weights (config: "vocab": "vocab.txt")
 FORMAT = "talker-dit"
 
 
@@ -33,6 +35,11 @@ def save_model(model, folder: str | Path, metadata: dict | None = None) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cfg = model.config.to_dict()
+    if cfg.get("vocab"):  # token ids mean nothing without their vocabulary: it travels with the weights
+        src = Path(cfg["vocab"])
+        if src.resolve() != (folder / VOCAB_NAME).resolve():
+            shutil.copyfile(src, folder / VOCAB_NAME)
+        cfg["vocab"] = VOCAB_NAME
     info = {"format": FORMAT, "config": cfg, **(metadata or {})}
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, str(folder / WEIGHTS_NAME), metadata={"format": FORMAT, "config": json.dumps(cfg)})
@@ -147,6 +154,21 @@ def training_output(source: str | Path) -> str | Path:
     return source
 
 
+def _config_of(info: dict, weights: Path, source, revision: str | None) -> ModelConfig:
+    cfg = ModelConfig.from_dict(info["config"])
+    if cfg.vocab and not Path(cfg.vocab).is_absolute():  # saved beside the weights
+        local = weights.parent / cfg.vocab
+        cfg = cfg.replace(vocab=str(local if local.is_file() else resolve_file(source, cfg.vocab, revision)))
+    return cfg
+
+
+def load_config(source: str | Path, revision: str | None = None) -> ModelConfig:
+    """A checkpoint's model config (vocabulary path resolved) without reading its weights."""
+    source = training_output(source)
+    weights = resolve_file(source, WEIGHTS_NAME, revision)
+    return _config_of(_read_info(weights, str(source), revision), weights, source, revision)
+
+
 def load_model(source: str | Path, device: str | torch.device = "cpu", revision: str | None = None):
     """A :class:`~talker.model.dit.TalkerDiT` in eval mode from a folder, file, training run or repo id."""
     from .dit import TalkerDiT
@@ -154,8 +176,9 @@ def load_model(source: str | Path, device: str | torch.device = "cpu", revision:
     source = training_output(source)
     weights = resolve_file(source, WEIGHTS_NAME, revision)
     info = _read_info(weights, str(source), revision)
+    cfg = _config_of(info, weights, source, revision)
     with torch.device("meta"):
-        model = TalkerDiT(ModelConfig.from_dict(info["config"]))
+        model = TalkerDiT(cfg)
     state = read_state_dict(weights)
     model.load_state_dict(state, strict=True, assign=True)
     # built on "meta" to skip a random init of up to 0.8 B weights; derived buffers are recomputed

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import ModelUnavailableError
 from .config import ModelConfig, get_config
 
 F5_REPO = "SWivid/F5-TTS"
@@ -190,6 +191,31 @@ def export_f5_state(model) -> dict[str, torch.Tensor]:
     return out
 
 
+def resolve_f5_files(source: str | Path = F5_REPO, filename: str = F5_V1_BASE_FILE, revision: str | None = None,
+                     *, with_vocab: bool = True) -> tuple[Path, Path | None]:
+    """Local paths of an F5-TTS checkpoint's weights and of the ``vocab.txt`` its token ids come from.
+
+    ``source`` is the weights file itself (vocab.txt beside it), a folder laid out as the repo,
+    or a repo id (local Hugging Face cache, then the Hub; offline a ModelUnavailableError says
+    what to download).
+    """
+    from .checkpoint import resolve_file
+
+    src = Path(str(source)).expanduser()
+    if src.is_file():
+        if with_vocab and not (src.parent / "vocab.txt").is_file():
+            raise ModelUnavailableError(
+                f"No vocab.txt beside {src.name}: F5-TTS token ids mean nothing without the vocabulary they index.",
+                f"Put the checkpoint's vocab.txt ({F5_V1_BASE_VOCAB} in {F5_REPO}) in {src.parent}.")
+        return src, (src.parent / "vocab.txt" if with_vocab else None)
+    weights = resolve_file(source, filename, revision)
+    if not with_vocab:
+        return weights, None
+    parent = Path(filename).parent
+    vocab_name = str(parent / "vocab.txt") if parent != Path(".") else "vocab.txt"
+    return weights, resolve_file(source, vocab_name, revision)
+
+
 def load_f5_checkpoint(source: str | Path = F5_REPO, filename: str = F5_V1_BASE_FILE, *,
                        vocab: str | Path | None = None, config: ModelConfig | None = None,
                        revision: str | None = None):
@@ -198,17 +224,13 @@ def load_f5_checkpoint(source: str | Path = F5_REPO, filename: str = F5_V1_BASE_
     ``vocab`` is F5's vocab.txt; without it the bundled vocabulary would give wrong token ids,
     so it is fetched beside the checkpoint when the source is a repo id or folder.
     """
-    from .checkpoint import read_state_dict, resolve_file
+    from .checkpoint import read_state_dict
     from .dit import TalkerDiT
 
-    weights = resolve_file(source, filename, revision)
     if vocab is None:
-        src = Path(str(source)).expanduser()
-        vocab_name = str(Path(filename).parent / "vocab.txt") if Path(filename).parent != Path(".") else "vocab.txt"
-        if src.is_file():
-            vocab = resolve_file(src.parent, "vocab.txt")
-        else:
-            vocab = resolve_file(source, vocab_name, revision)
+        weights, vocab = resolve_f5_files(source, filename, revision)
+    else:
+        weights = resolve_f5_files(source, filename, revision, with_vocab=False)[0]
     cfg = config or get_config("f5-v1-base")
     cfg = cfg.replace(vocab=str(vocab))
     with torch.device("cpu" if cfg.motion_enabled else "meta"):  # motion needs a real init
