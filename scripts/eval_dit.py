@@ -161,6 +161,7 @@ def offline_text_baseline(text: str, language: str, n_true_mel: int, true_mel: n
     import torch
 
     from talker.audio.resample import resample
+    from talker.model.dit import MEL_FPS, VIDEO_FPS
     from talker.model.vocoder import mel_spectrogram
     from talker.motion.code import stretch
     from talker.motion.visemes import JAW, VisemeModel, normalise_phones
@@ -175,8 +176,8 @@ def offline_text_baseline(text: str, language: str, n_true_mel: int, true_mel: n
     mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))).T.numpy()
     if duration == "true":  # as the DiT is given: the true length, the voice's rhythm inside it
         mel = stretch(mel, n_true_mel)
-    frames = max(2, int(round(mel.shape[0] * 256 / 24000 * 25)))
-    scale = frames / (wav.size / 24000 * 25)
+    frames = max(2, int(round(mel.shape[0] * VIDEO_FPS / MEL_FPS)))
+    scale = frames / (wav.size / 24000 * VIDEO_FPS)
     phones = [replace(p, start=p.start * scale, end=p.end * scale) for p in normalise_phones(res.phones)]
     jaw = VisemeModel.load().trajectory(phones, frames)[:, JAW]
     wm = dtw_warp(jaw[:, None], mel, true_mel, true_jaw.shape[0])

@@ -78,7 +78,7 @@ def _phonemes_of_chunk(voice, chunk) -> tuple[list[list], bool]:
 
 
 def load_voice(model_path: str, config_path: str | None = None):
-    """The Piper voice with its alignment output and seeded noise; ``(voice, seeded)``.
+    """The Piper voice with its alignment output and seeded noise (its session a SeededSession).
 
     Falls back to piper's own loader (noise unseeded) if the graph cannot be patched."""
     import onnx
@@ -103,15 +103,15 @@ def load_voice(model_path: str, config_path: str | None = None):
         session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     except Exception as exc:  # noqa: BLE001 - an unusual graph: piper's own loader still speaks
         print(f"piper_worker: cannot seed the voice's noise ({type(exc).__name__}: {exc})", file=sys.stderr)
-        return PiperVoice.load(model_path, config_path=config_path, include_alignments=True), False
-    if seeded:
-        session = SeededSession(session)
-    return PiperVoice(config=config, session=session), seeded
+        return PiperVoice.load(model_path, config_path=config_path, include_alignments=True)
+    return PiperVoice(config=config, session=SeededSession(session) if seeded else session)
 
 
 def _synthesize(voice, request: dict) -> dict:
     import numpy as np
     from piper import SynthesisConfig
+
+    from talker.speech.seeded_onnx import SeededSession
 
     text = str(request.get("text", ""))
     config = SynthesisConfig(
@@ -121,7 +121,8 @@ def _synthesize(voice, request: dict) -> dict:
         normalize_audio=False,  # a fixed gain keeps sentences at one level across requests
     )
     t0 = time.perf_counter()
-    if hasattr(voice.session, "start"):  # a SeededSession
+    seeded = isinstance(voice.session, SeededSession)
+    if seeded:
         voice.session.start(int(request.get("seed", 0) or 0))
     audio_parts, phonemes, approximate = [], [], False
     for chunk in voice.synthesize(text, syn_config=config, include_alignments=True):  # one per sentence
@@ -137,7 +138,7 @@ def _synthesize(voice, request: dict) -> dict:
         "audio_b64": base64.b64encode(audio.astype("<f4").tobytes()).decode("ascii"),
         "phonemes": phonemes,
         "approximate": approximate,
-        "seeded": hasattr(voice.session, "start"),
+        "seeded": seeded,
         "synth_s": round(time.perf_counter() - t0, 4),
     }
 
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     try:
-        voice, _ = load_voice(args.model, args.config)
+        voice = load_voice(args.model, args.config)
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises a typed error
         send({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
         return 2
