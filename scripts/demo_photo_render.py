@@ -21,11 +21,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from talker.audio import SAMPLE_RATE  # noqa: E402
 from talker.motion.code import FPS, index  # noqa: E402
 from talker.motion.style import generate_style  # noqa: E402
 from talker.pipeline import TalkerPipeline  # noqa: E402
 from talker.render.base import RenderConfig  # noqa: E402
 from talker.render.photo import PhotoRenderer  # noqa: E402
+from talker.tracking import landmarks as L  # noqa: E402
 
 CASES = [
     ("neutral", {}),
@@ -111,12 +113,12 @@ def main() -> int:
     print(f"setup {1000 * (time.perf_counter() - t0):.0f} ms, output {r.output_size}")
 
     lm = r.lm
-    face_h = float(np.linalg.norm(lm[152, :2] - lm[10, :2]))
-    mouth_c = 0.5 * (lm[13, :2] + lm[14, :2])
-    mouth_w = float(np.linalg.norm(lm[291, :2] - lm[61, :2]))
-    eyes_c = 0.5 * (lm[33, :2] + lm[263, :2])
-    eyes_w = float(np.linalg.norm(lm[263, :2] - lm[33, :2]))
-    face_c = lm[1, :2]
+    face_h = float(np.linalg.norm(lm[L.CHIN, :2] - lm[L.FOREHEAD, :2]))
+    mouth_c = 0.5 * (lm[L.UPPER_INNER_LIP, :2] + lm[L.LOWER_INNER_LIP, :2])
+    mouth_w = float(np.linalg.norm(lm[L.MOUTH_LEFT, :2] - lm[L.MOUTH_RIGHT, :2]))
+    eyes_c = 0.5 * (lm[L.RIGHT_EYE_OUTER, :2] + lm[L.LEFT_EYE_OUTER, :2])
+    eyes_w = float(np.linalg.norm(lm[L.LEFT_EYE_OUTER, :2] - lm[L.RIGHT_EYE_OUTER, :2]))
+    face_c = lm[L.NOSE_TIP, :2]
     sheet, mouths, eyes = [], [], []
     times = []
     for title, spec in CASES:
@@ -149,7 +151,7 @@ def main() -> int:
         for f in r.render(motion):
             rendered.append(f)
         spent = time.perf_counter() - t
-        mp4 = mux(iter(rendered), None, 24000, out / f"{name}.mp4", num_frames=frames)
+        mp4 = mux(iter(rendered), None, SAMPLE_RATE, out / f"{name}.mp4", num_frames=frames)
         for k in (0, frames // 3, frames // 2, (2 * frames) // 3):
             cv2.imwrite(str(out / f"{name}_frame{k:03d}.png"), cv2.cvtColor(rendered[k], cv2.COLOR_RGB2BGR))
         print(f"video {mp4}: {frames} frames, {1000 * spent / frames:.1f} ms/frame")

@@ -141,10 +141,12 @@ def loop_to(x: np.ndarray, n: int) -> np.ndarray:
 def viseme_jaw_r(audio: np.ndarray, text: str, language: str, true_jaw: np.ndarray) -> float:
     """r of the offline viseme model's jawOpen (phones force-aligned in the real speech) with the truth."""
     from talker.align.phones import align
-    from talker.motion.visemes import JAW, VisemeModel, normalise_phones
+    from talker.audio import SAMPLE_RATE
+    from talker.motion.visemes import JAW, VisemeModel
+    from talker.phones import normalise_phones
 
     try:
-        phones = normalise_phones(align(audio, 24000, text, language).phones)
+        phones = normalise_phones(align(audio, SAMPLE_RATE, text, language).phones)
     except Exception as exc:  # noqa: BLE001 - e.g. no aligner for the language: no baseline for this clip
         print(f"  (no viseme baseline: {exc})")
         return float("nan")
@@ -160,11 +162,13 @@ def offline_text_baseline(text: str, language: str, n_true_mel: int, true_mel: n
     text-mode figures are read against."""
     import torch
 
+    from talker.audio import SAMPLE_RATE
     from talker.audio.resample import resample
     from talker.model.dit import MEL_FPS, VIDEO_FPS
     from talker.model.vocoder import mel_spectrogram
     from talker.motion.code import stretch
-    from talker.motion.visemes import JAW, VisemeModel, normalise_phones
+    from talker.motion.visemes import JAW, VisemeModel
+    from talker.phones import normalise_phones
     from talker.speech.base import synthesize
 
     try:
@@ -172,12 +176,12 @@ def offline_text_baseline(text: str, language: str, n_true_mel: int, true_mel: n
     except Exception as exc:  # noqa: BLE001 - e.g. no voice for the language: no baseline for this clip
         print(f"  (no offline text baseline: {exc})")
         return {"r_jaw": float("nan"), "r_jaw_dtw": float("nan")}
-    wav = resample(res.audio, res.sample_rate, 24000)
+    wav = resample(res.audio, res.sample_rate, SAMPLE_RATE)
     mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))).T.numpy()
     if duration == "true":  # as the DiT is given: the true length, the voice's rhythm inside it
         mel = stretch(mel, n_true_mel)
     frames = max(2, int(round(mel.shape[0] * VIDEO_FPS / MEL_FPS)))
-    scale = frames / (wav.size / 24000 * VIDEO_FPS)
+    scale = frames / (wav.size / SAMPLE_RATE * VIDEO_FPS)
     phones = [replace(p, start=p.start * scale, end=p.end * scale) for p in normalise_phones(res.phones)]
     jaw = VisemeModel.load().trajectory(phones, frames)[:, JAW]
     wm = dtw_warp(jaw[:, None], mel, true_mel, true_jaw.shape[0])
@@ -209,13 +213,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from talker.data.shards import collate, language_hint
+    from talker.data.shards import SAMPLES_PER_VIDEO_FRAME, collate, language_hint
     from talker.model.checkpoint import load_model
     from talker.model.dit import TalkerDiT, motion_to_mel_rate
     from talker.model.infer import animate, generate, prompt_from_arrays
     from talker.model.text import encode_batch
     from talker.model.vocoder import mel_spectrogram
-    from talker.motion.code import index, stretch
+    from talker.motion.code import FPS, index, stretch
     from talker.pipeline import PipelineConfig, TalkerPipeline
     from talker.reference.analysis import AnalysisConfig
     from talker.train import compute_loss, step_generator
@@ -247,12 +251,13 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"{vid.name}: skipped ({exc})")
             continue
-        prompt = prompt_from_arrays(feats.audio[: cut * 960], feats.motion[:cut], text_a)
+        prompt = prompt_from_arrays(feats.audio[: cut * SAMPLES_PER_VIDEO_FRAME], feats.motion[:cut], text_a)
+        rest_audio = feats.audio[cut * SAMPLES_PER_VIDEO_FRAME:]
         true_motion = feats.motion[cut:]
-        true_mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(feats.audio[cut * 960:]))).T.numpy()
+        true_mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(rest_audio))).T.numpy()
         n_true = true_mel.shape[0]
         dur = n_true if args.duration == "true" else None
-        row = {"clip": vid.name, "lang": feats.language, "prompt_s": cut / 25, "rest_s": true_motion.shape[0] / 25,
+        row = {"clip": vid.name, "lang": feats.language, "prompt_s": cut / FPS, "rest_s": true_motion.shape[0] / FPS,
                "text": text_b}
         for label, model in (("trained", trained), ("untrained", untrained)):
             rj, ry, l1, gen_s, jaws = [], [], [], [], []
@@ -260,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             for seed in args.seeds:
                 if args.mode == "audio":
-                    res = animate(model, prompt, feats.audio[cut * 960:], text_b, nfe_steps=args.nfe,
+                    res = animate(model, prompt, rest_audio, text_b, nfe_steps=args.nfe,
                                   cfg_scale=args.cfg, seed=seed)
                 else:
                     res = generate(model, prompt, text_b, duration_frames=dur, nfe_steps=args.nfe,
@@ -300,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             row["offline_text"] = offline_text_baseline(text_b, feats.language, n_true, true_mel,
                                                         true_motion[:, jaw], args.duration)
         if args.mode == "audio":  # the offline generator's mouth for the same speech: the bar to beat
-            row["visemes"] = {"r_jaw": viseme_jaw_r(feats.audio[cut * 960:], text_b, feats.language,
+            row["visemes"] = {"r_jaw": viseme_jaw_r(rest_audio, text_b, feats.language,
                                                     true_motion[:, jaw])}
         # held-out flow-matching loss of the whole clip (fixed noise): a sampling-free check of the fit
         mel_all = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(feats.audio))).T

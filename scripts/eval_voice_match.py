@@ -29,8 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from talker.audio import SAMPLE_RATE  # noqa: E402
 from talker.audio.resample import resample  # noqa: E402
-from talker.eval.voice import embed  # noqa: E402
+from talker.audio.speaker import embed  # noqa: E402
 from talker.speech.voice_match import (  # noqa: E402
     MatchSettings,
     VoiceProfile,
@@ -49,7 +50,7 @@ CALIBRATION_TEXT = ("The birch canoe slid on the smooth planks. Glue the sheet t
                     "It is easy to tell the depth of a well. These days a chicken leg is a rare dish. "
                     "Rice is often served in round bowls. The juice of lemons makes fine punch. "
                     "The box was thrown beside the parked truck. Four hours of steady work faced us.")
-RATE = 24000  # the pipeline matches after resampling Piper's 22.05 kHz to 24 kHz
+RATE = SAMPLE_RATE  # the pipeline matches after resampling Piper's 22.05 kHz to 24 kHz
 VARIANTS: dict[str, MatchSettings | None] = {
     "piper": None,
     "world_only": MatchSettings(f0=False, warp=False, eq=False),  # vocoder round trip, no change
@@ -128,7 +129,7 @@ def main() -> int:
 
     wer_fn = None
     if not args.no_wer:
-        from talker.text.asr import transcribe
+        from talker.asr import transcribe
         from talker.text.metrics import wer
 
         def wer_fn(audio, text):  # noqa: E306

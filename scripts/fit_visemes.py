@@ -27,18 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from talker.align.phones import align  # noqa: E402
 from talker.motion.code import FPS  # noqa: E402
 from talker.motion.generator import speech_energy  # noqa: E402
-from talker.motion.visemes import (  # noqa: E402
-    BILABIAL,
-    JAW,
-    LABIODENTAL,
-    MOUTH_CHANNELS,
-    PHONES,
-    VOWEL,
-    LoudnessGain,
-    SpeakerMouth,
-    VisemeModel,
-    normalise_phones,
-)
+from talker.motion.visemes import JAW, MOUTH_CHANNELS, LoudnessGain, SpeakerMouth, VisemeModel  # noqa: E402
+from talker.phones import ARPABET_PHONES as PHONES  # noqa: E402
+from talker.phones import BILABIAL, LABIODENTAL, normalise_phones  # noqa: E402
+from talker.phones import VOWELS as VOWEL  # noqa: E402
 from talker.pipeline import PipelineConfig, TalkerPipeline  # noqa: E402
 from talker.reference.analysis import AnalysisConfig  # noqa: E402
 
@@ -119,7 +111,7 @@ def collect(paths: list[Path], pipe: TalkerPipeline) -> list[dict]:
         n = f.frames
         speaking = np.zeros(n, bool)
         for p in phones:
-            if p.phone != "SIL":
+            if p.symbol != "SIL":
                 speaking[int(p.start * FPS): int(np.ceil(p.end * FPS))] = True
         spk = SpeakerMouth.from_motion(f.motion, 0.3, speaking[:n])
         data.append({"name": path.name, "phones": phones, "Y": spk.normalise(f.motion), "n": n, "scale": spk.scale,

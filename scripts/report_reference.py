@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from talker.audio.loudness import rms_dbfs  # noqa: E402
 from talker.media.decode import read_audio  # noqa: E402
+from talker.motion.code import FPS  # noqa: E402
 from talker.pipeline import PipelineConfig, TalkerPipeline  # noqa: E402
 from talker.reference.analysis import AnalysisConfig  # noqa: E402
 from talker.reference.sync import jaw_audio_sync  # noqa: E402
@@ -56,7 +57,7 @@ def main() -> int:
             s = jaw_audio_sync(f.motion, f.audio, f.sample_rate)
             rows.append({
                 "clip": clip.name, "duration": round(f.duration, 2), "frames": f.frames,
-                "frames_expected": round(f.duration * 25, 1), "face_ratio": round(f.face_ratio, 3),
+                "frames_expected": round(f.duration * FPS, 1), "face_ratio": round(f.face_ratio, 3),
                 "jaw_r": s["r"], "jaw_lag": s["lag_frames"], "language": f.language,
                 "transcript": f.transcript, "ingest_s": round(first, 2),
                 "ingest_per_clip_s": round(first / max(f.duration, 1e-6), 3), "cached_s": round(cached, 3),

@@ -19,12 +19,13 @@ SENTENCE = ("The quick brown fox jumps over the lazy dog, and then it keeps on r
 
 def _baseline(video: Path, out_dir: Path) -> float:
     """Decode the generated video and encode it again: the cost of frames in and frames out."""
+    from .audio import SAMPLE_RATE
     from .media.decode import iter_frames, read_audio
     from .video.encode import mux
 
     t = time.perf_counter()
-    audio = read_audio(video, 24000)
-    mux(iter_frames(video), audio, 24000, out_dir / "baseline.mp4")
+    audio = read_audio(video, SAMPLE_RATE)
+    mux(iter_frames(video), audio, SAMPLE_RATE, out_dir / "baseline.mp4")
     return time.perf_counter() - t
 
 

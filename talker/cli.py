@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import fields
 
 from .errors import TalkerError
 
@@ -95,15 +96,36 @@ def cmd_templates_delete(args) -> int:
     return 0
 
 
-def cmd_generate(args) -> int:
-    from .generate import GenerateOptions
+def _add_generation_opts(p: argparse.ArgumentParser) -> None:
+    """One flag per ``GenerateOptions`` field that names one, so the CLI's defaults are the dataclass's."""
+    from .request import GenerateOptions
 
-    opt = GenerateOptions(language=args.language, speed=args.speed, seed=args.seed, crop=args.crop,
-                          voice_match=not args.no_voice_match, label=not args.no_label, engine=args.engine,
-                          nfe_steps=args.nfe, cfg_scale=args.cfg)
+    for f in fields(GenerateOptions):
+        meta = dict(f.metadata)
+        flag = meta.pop("flag", None)
+        if flag is None:
+            continue  # a limit the app sets (max_side…), not a CLI option
+        if isinstance(f.default, bool):  # the flag flips the default: --crop, --no-label
+            p.add_argument(flag, dest=f.name, action="store_false" if f.default else "store_true", default=f.default,
+                           **meta)
+            continue
+        # the metavar follows the flag (--nfe NFE), as argparse would name it without a dest
+        metavar = None if "choices" in meta else flag.lstrip("-").replace("-", "_").upper()
+        p.add_argument(flag, dest=f.name, type=str if f.default is None else type(f.default), default=f.default,
+                       metavar=metavar, **meta)
+
+
+def generate_options(args):
+    """The ``GenerateOptions`` that ``_add_generation_opts``'s flags parsed into."""
+    from .request import GenerateOptions
+
+    return GenerateOptions(**{f.name: getattr(args, f.name) for f in fields(GenerateOptions) if "flag" in f.metadata})
+
+
+def cmd_generate(args) -> int:
     pipe = _pipeline(args)
     res = pipe.generate(args.output, template=args.template, reference=args.reference, text=args.text,
-                        audio=args.audio, transcript=args.transcript, options=opt)
+                        audio=args.audio, transcript=args.transcript, options=generate_options(args))
     if args.json:
         print(json.dumps(res.summary(), ensure_ascii=False))
     else:
@@ -132,11 +154,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m talker", description="Text-driven talking heads.")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    groups = parser.add_subparsers(dest="group", required=True)
-
+def _add_reference_cmds(groups) -> None:
     ref = groups.add_parser("reference", help="analyse reference clips").add_subparsers(dest="cmd", required=True)
     p = ref.add_parser("analyze", help="turn a clip or photo into cached features")
     p.add_argument("clip")
@@ -152,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_opts(p)
     p.set_defaults(func=cmd_reference_show)
 
+
+def _add_generate_cmd(groups) -> None:
     p = groups.add_parser("generate", help="reference + text (or audio) → talking video")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--template", help="name of a template")
@@ -161,25 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--audio", help="speech to lip-sync instead of text")
     p.add_argument("--transcript", help="words of --audio (skips speech recognition)")
     p.add_argument("-o", "--output", required=True, help="output .mp4")
-    p.add_argument("--language", default=None, help="language of the text (default: from its script)")
-    p.add_argument("--speed", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--crop", action="store_true", help="output the 512x512 face crop, not the full frame")
-    p.add_argument("--no-voice-match", action="store_true", help="keep the stock offline voice as it is")
-    p.add_argument("--no-label", action="store_true", help="no visible AI-generated mark (metadata stays)")
-    p.add_argument("--engine", choices=["auto", "offline", "neural"], default="auto",
-                   help="neural: the DiT checkpoint (--checkpoint or TALKER_DIT_CHECKPOINT); auto: neural when one "
-                        "is configured and the reference has speech")
+    _add_generation_opts(p)
     p.add_argument("--checkpoint", help="talker DiT checkpoint: folder, .safetensors or Hugging Face repo id")
     p.add_argument("--f5-checkpoint", help="F5-TTS checkpoint for voice cloning with the offline face motion")
     p.add_argument("--vocoder", help="Vocos folder or repo id ('' = the Griffin-Lim fallback)")
-    p.add_argument("--nfe", type=int, default=32, help="neural engine: ODE steps")
-    p.add_argument("--cfg", type=float, default=2.0, help="neural engine: guidance scale")
     p.add_argument("--templates-dir")
     p.add_argument("--json", action="store_true")
     _add_analysis_opts(p)
     p.set_defaults(func=cmd_generate)
 
+
+def _add_eval_and_bench_cmds(groups) -> None:
     p = groups.add_parser("eval", help="measure a generated video against its reference")
     p.add_argument("--reference", required=True)
     p.add_argument("--video", required=True)
@@ -195,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json-out")
     p.set_defaults(func=cmd_bench)
 
+
+def _add_templates_cmds(groups) -> None:
     tpl = groups.add_parser("templates", help="manage templates").add_subparsers(dest="cmd", required=True)
     for sub in ("list", "add", "delete"):
         p = tpl.add_parser(sub)
@@ -218,6 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("name")
             p.set_defaults(func=cmd_templates_delete)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m talker", description="Text-driven talking heads.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    groups = parser.add_subparsers(dest="group", required=True)
+    _add_reference_cmds(groups)
+    _add_generate_cmd(groups)
+    _add_eval_and_bench_cmds(groups)
+    _add_templates_cmds(groups)
     return parser
 
 

@@ -1,23 +1,32 @@
 """``TalkerPipeline``: the one entry point that the CLI, the Gradio app and the Python API share.
 
+``generate`` is the list of stages, each with a typed hand-off:
+
+    reference  → ReferenceFeatures   (``reference``: analysis, cached per clip)
+    speech     → Speech              (``speak``: a voice or the neural engine; ``listen``: the user's audio)
+    motion     → Motion              (``move``: the offline generator or the neural engine's)
+    render     → RGB frames          (``talker.render``: the clip or the photo renderer)
+    encode     → the mp4             (``talker.video.encode``; voice matching joins here)
+
 Stages live in their own packages; this class only wires them and keeps loaded state.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from .errors import InputError, SilentAudioError
-from .generate import GenerateOptions, GenerationResult
+from .errors import InputError
 from .model.engine import NeuralConfig
+from .motion.base import Motion, MotionGenerator, OfflineMotion
 from .reference import still
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
 from .reference.features import ReferenceFeatures
+from .request import ENGINES, GenerateOptions, GenerationResult
+from .speech.contract import Speech
 from .templates import store
 
 
@@ -27,8 +36,6 @@ class PipelineConfig:
     cache_dir: str | None = None  # None: the user cache
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     neural: NeuralConfig = field(default_factory=NeuralConfig.from_env)  # checkpoints for the neural engine
-
-ENGINES = ("auto", "offline", "neural")
 
 
 class TalkerPipeline:
@@ -84,115 +91,144 @@ class TalkerPipeline:
         """Reference + (text | audio) → talking video at ``output``.
 
         ``transcript`` is what ``audio`` says; ``reference_transcript`` what the reference says.
+        ``progress(fraction, description)`` is called as the stages go.
         """
-        from .motion.generator import generate_motion
-        from .video.encode import EncodeOptions, attach_audio, frames_for_audio, mux
-
         opt = options or GenerateOptions()
-        step = progress or (lambda frac, desc: None)
+        step = progress or _no_progress
         if (text is None) == (audio is None):
             raise InputError("Give either text to speak or an audio file, not both or neither.",
                              "Type the text, or upload the speech to lip-sync.")
-        timings: dict[str, float] = {}
-        t_all = time.perf_counter()
-        t = time.perf_counter()
+        clock = _StageClock()
         step(0.02, "analysing the reference")
-        feats, media = self.reference(template=template, media=reference, transcript=reference_transcript,
-                                      progress=None)
-        timings["reference"] = time.perf_counter() - t
-
+        with clock("reference"):
+            feats, media = self.reference(template=template, media=reference, transcript=reference_transcript)
         step(0.15, "speech")
-        t = time.perf_counter()
-        matching = None
-        neural_motion = animator = None
-        engine_motion = "offline visemes + reference style"
-        mode = "offline"  # not "path": gradio_client reads any {"path": …} in a JSON output as a file
-        warnings: list[str] = []
-        if text is not None and self._use_neural(opt, feats, warnings):
-            ns = self.neural_engine().speak(feats, text, language=opt.language, speed=opt.speed, seed=opt.seed,
-                                            nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale,
-                                            max_chars=opt.max_text_chars)
-            wav, sr, spoken, lang, engine_speech = ns.audio, ns.sample_rate, ns.text, ns.language, ns.label
-            warnings += ns.warnings
-            neural_motion = ns.motion
-            mode = "neural (joint speech + motion)" if neural_motion is not None else "neural speech + offline motion"
-            if neural_motion is not None:
-                engine_motion = "neural DiT (generated with the speech)"
-            phones = [] if neural_motion is not None else self._timings(wav, spoken, lang, warnings)
-        elif text is not None:
-            wav, sr, phones, spoken, lang, engine_speech, more = self._speak(text, opt)
-            warnings += more
-            if opt.voice_match and feats.audio is not None:
-                # WORLD pitch/formant matching toward the reference, kept only where the speaker
-                # encoder says it brought the voice closer (talker.speech.voice_match). It keeps the
-                # timing, so it runs in a thread (WORLD releases the GIL) while the picture renders.
-                from concurrent.futures import ThreadPoolExecutor
-
-                from .speech.voice_match import apply_reference_voice
-
-                pool = ThreadPoolExecutor(max_workers=1)
-                matching = pool.submit(_timed_call, apply_reference_voice, wav, sr, feats.audio,
-                                       feats.sample_rate, key=feats.content_hash)
-                pool.shutdown(wait=False)
-        else:
-            wav, sr, phones, spoken, lang, engine_speech, more = self._listen(audio, transcript, opt)
-            warnings += more
-            if self._use_neural(opt, feats, warnings, quiet=True):
-                engine = self.neural_engine()
-                animator = engine if opt.engine == "neural" or engine.audio_driven else None
-        timings["speech"] = time.perf_counter() - t
-
+        with clock("speech"):
+            speech = self.speak(text, feats, opt) if text is not None else self.listen(audio, transcript, opt)
+            matching = self._start_voice_match(speech, feats, opt)
         step(0.35, "motion")
-        t = time.perf_counter()
-        n = frames_for_audio(wav.size, sr, int(feats.fps))
-        if animator is not None:  # the user's speech, animated by the joint model
-            neural_motion, label, more = animator.animate(feats, wav, sr, spoken, num_frames=n, seed=opt.seed,
-                                                          nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
-            warnings += more
-            if neural_motion is not None:
-                mode, engine_motion = "neural (motion from your audio)", f"neural DiT ({label})"
-        if neural_motion is not None:
-            motion = neural_motion  # the engine gives exactly the audio's frames
-        else:
-            motion = generate_motion(phones, wav, sr, feats, num_frames=n, seed=opt.seed)
-        timings["motion"] = time.perf_counter() - t
-
+        with clock("motion"):
+            motion = self.move(speech, feats, opt)
         step(0.45, "rendering")
-        t = time.perf_counter()
         renderer = self._renderer(feats, media, opt)
-        frames = renderer.render(motion)
+        out = self._render_and_encode(renderer, motion, speech, matching, output, feats.fps, opt, clock, step)
+        clock.timings["total"] = clock.since_start()
+        step(1.0, "done")
+        engine = {"mode": _mode(speech, motion), "speech": speech.backend, "motion": motion.engine,
+                  "renderer": renderer.name, "tracker": feats.tracker_backend}
+        return GenerationResult(out, speech.audio, speech.sample_rate, motion.codes, feats.fps, speech.text,
+                                speech.language, engine, clock.timings,
+                                list(feats.warnings) + speech.warnings + motion.warnings, speech.phones)
+
+    # -- stages -------------------------------------------------------------------------------
+    def speak(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions) -> Speech:
+        """The text as speech: the neural engine in the reference's voice when it can run (see
+        ``_use_neural``), else the best offline voice for the language."""
+        use_neural, note = self._use_neural(opt, feats)
+        if use_neural:
+            speech = self.neural_engine().speak(feats, text, language=opt.language, speed=opt.speed,
+                                                seed=opt.seed, nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale,
+                                                max_chars=opt.max_text_chars)
+            if speech.motion is None:  # an audio-only model: the offline generator needs phone timings
+                from .align.timing import timed_phones
+
+                speech.phones, more = timed_phones(speech.audio, speech.sample_rate, speech.text, speech.language)
+                speech.warnings += more
+            return speech
+        from .speech.sources import offline_speech
+
+        speech = offline_speech(text, language=opt.language, speed=opt.speed, seed=opt.seed,
+                                max_chars=opt.max_text_chars)
+        speech.warnings[:0] = [note] if note else []
+        return speech
+
+    def listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions) -> Speech:
+        """The user's recording as speech: its words (``transcript`` or speech recognition) timed on it."""
+        from .speech.sources import user_speech
+
+        return user_speech(audio, transcript=transcript, language=opt.language, max_seconds=opt.max_audio_seconds)
+
+    def move(self, speech: Speech, feats: ReferenceFeatures, opt: GenerateOptions) -> Motion:
+        """61-d motion with one row per video frame of ``speech``."""
+        from .video.encode import frames_for_audio
+
+        if speech.motion is not None:  # the joint model made the face with the speech, frame-exact
+            return Motion(speech.motion, "neural DiT (generated with the speech)", neural=True)
+        n = frames_for_audio(speech.audio.size, speech.sample_rate, int(feats.fps))
+        return self._motion_generator(speech, feats, opt).generate(speech, feats, num_frames=n, seed=opt.seed)
+
+    def _motion_generator(self, speech: Speech, feats: ReferenceFeatures, opt: GenerateOptions) -> MotionGenerator:
+        """The joint model animates speech it did not make (the user's) when asked to, or when its
+        checkpoint was trained for that job; otherwise the offline generator."""
+        offline = OfflineMotion()
+        if speech.source == "neural" or not self._use_neural(opt, feats)[0]:
+            return offline
+        engine = self.neural_engine()
+        if opt.engine != "neural" and not engine.audio_driven:
+            return offline
+        from .model.engine import NeuralMotion
+
+        return NeuralMotion(engine, offline, nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
+
+    def _start_voice_match(self, speech: Speech, feats: ReferenceFeatures, opt: GenerateOptions):
+        """For an offline voice: WORLD pitch/formant matching toward the reference, kept only where
+        the speaker encoder says it brought the voice closer (``talker.speech.voice_match``). It
+        keeps the timing, so it runs in a thread (WORLD releases the GIL) while the picture
+        renders; ``_render_and_encode`` collects it. None when it does not apply."""
+        from .speech.voice_match import STOCK_NOTICE
+
+        if speech.source != "voice":
+            return None
+        if not (opt.voice_match and feats.audio is not None):
+            speech.warnings.append(STOCK_NOTICE)
+            return None
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .speech.voice_match import apply_reference_voice
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        matching = pool.submit(_timed_call, apply_reference_voice, speech.audio, speech.sample_rate, feats.audio,
+                               feats.sample_rate, key=feats.content_hash)
+        pool.shutdown(wait=False)
+        return matching
+
+    def _render_and_encode(self, renderer, motion: Motion, speech: Speech, matching, output: str | Path, fps: float,
+                           opt: GenerateOptions, clock: _StageClock, step) -> Path:
+        """Frames streamed from the renderer into the encoder; with voice matching under way the
+        picture is encoded silent first and the finished speech attached after."""
+        from .video.encode import EncodeOptions, attach_audio, mux
+
+        n = motion.frames
+        frames = renderer.render(motion.codes)
         if opt.label:
             from .video.label import draw_label
 
             frames = (draw_label(f) for f in frames)
         frames = _Timed(frames, lambda i: step(0.45 + 0.5 * i / max(n, 1), "rendering and encoding")
                         if i % 25 == 0 else None)
-        enc = EncodeOptions(fps=int(feats.fps))
+        enc = EncodeOptions(fps=int(fps))
+        t = time.perf_counter()
         if matching is None:
-            out = mux(frames, wav, sr, output, enc, num_frames=n)
+            out = mux(frames, speech.audio, speech.sample_rate, output, enc, num_frames=n)
         else:
             silent = Path(output).with_name(Path(output).stem + ".video.mp4")
             try:
-                mux(frames, None, sr, silent, enc, num_frames=n)
+                mux(frames, None, speech.sample_rate, silent, enc, num_frames=n)
                 t_wait = time.perf_counter()
-                (wav, vm), timings["voice_match"] = matching.result()
-                timings["voice_match_wait"] = time.perf_counter() - t_wait
-                warnings = [w for w in warnings if not w.startswith("The voice is a stock offline voice")]
-                warnings.append(vm["message"])
+                (speech.audio, vm), clock.timings["voice_match"] = matching.result()
+                clock.timings["voice_match_wait"] = time.perf_counter() - t_wait
+                speech.warnings.append(vm["message"])
                 if vm.get("kept") == "matched":
-                    engine_speech += " + WORLD pitch/formant matching"
-                out = attach_audio(silent, wav, sr, output, enc)
+                    speech.backend += " + WORLD pitch/formant matching"
+                out = attach_audio(silent, speech.audio, speech.sample_rate, output, enc)
             finally:
                 silent.unlink(missing_ok=True)
-        timings["render"] = frames.seconds
-        timings["encode"] = time.perf_counter() - t - frames.seconds - timings.get("voice_match_wait", 0.0)
-        timings["total"] = time.perf_counter() - t_all
-        step(1.0, "done")
-        engine = {"mode": mode, "speech": engine_speech, "motion": engine_motion,
-                  "renderer": renderer.name, "tracker": feats.tracker_backend}
-        return GenerationResult(out, wav, sr, motion, feats.fps, spoken, lang, engine, timings,
-                                list(feats.warnings) + warnings, phones)
+        clock.timings["render"] = frames.seconds
+        clock.timings["encode"] = (time.perf_counter() - t - frames.seconds
+                                   - clock.timings.get("voice_match_wait", 0.0))
+        return out
 
+    # -- engines ------------------------------------------------------------------------------
     def neural_engine(self):
         """The neural engine over the configured checkpoint (loaded on first use, then kept)."""
         if self._neural is None:
@@ -201,77 +237,20 @@ class TalkerPipeline:
             self._neural = NeuralEngine(self.config.neural)
         return self._neural
 
-    def _use_neural(self, opt: GenerateOptions, feats: ReferenceFeatures, warnings: list[str],
-                    quiet: bool = False) -> bool:
+    def _use_neural(self, opt: GenerateOptions, feats: ReferenceFeatures) -> tuple[bool, str | None]:
+        """(whether the neural engine runs, a note for the user when "auto" cannot use it)."""
         if opt.engine not in ENGINES:
             raise InputError(f"Unknown engine '{opt.engine}'.", f"Use one of: {', '.join(ENGINES)}.")
         if opt.engine == "offline":
-            return False
+            return False, None
         if opt.engine == "neural":
-            return True  # the engine itself says what is missing (checkpoint, a reference with speech)
+            return True, None  # the engine itself says what is missing (checkpoint, a reference with speech)
         if not self.config.neural.configured:
-            return False
+            return False, None
         if feats.kind != "video" or feats.audio is None:
-            if quiet:
-                return False
-            warnings.append("The neural engine needs a reference clip with speech (its voice is the prompt); this "
-                            "reference uses the offline voice and motion.")
-            return False
-        return True
-
-    def _speak(self, text: str, opt: GenerateOptions):
-        from .audio.resample import resample
-        from .speech.base import synthesize
-
-        res = synthesize(text, language=opt.language, speed=opt.speed, max_chars=opt.max_text_chars, seed=opt.seed)
-        wav = resample(res.audio, res.sample_rate, 24000)
-        warnings = list(res.warnings)
-        warnings.append("The voice is a stock offline voice, not a clone of the reference speaker.")
-        return wav, 24000, res.phones, res.text, res.language, res.backend, warnings
-
-    def _listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions):
-        from .audio.loudness import normalize, rms_dbfs
-        from .media.decode import read_audio
-        from .media.probe import probe
-        from .text.asr import transcribe
-
-        info = probe(audio)
-        if not info.has_audio:
-            raise InputError(f"'{Path(audio).name}' has no audio track.", "Upload a speech recording (WAV, MP3, M4A…).")
-        if info.duration > opt.max_audio_seconds:
-            raise InputError(f"The audio is {info.duration:.0f} s long; the limit is {opt.max_audio_seconds:.0f} s.",
-                             "Split it into shorter parts.")
-        wav = read_audio(audio, 24000, info=info)
-        if wav.size < 24000 * 0.3 or rms_dbfs(wav) < -55:
-            raise SilentAudioError(f"The audio '{Path(audio).name}' is silent or too short.",
-                                   "Upload a recording in which someone speaks.")
-        wav = normalize(wav, 24000)
-        warnings: list[str] = []
-        if transcript and transcript.strip():
-            text, lang = transcript.strip(), opt.language or None
-        else:
-            tx = transcribe(wav, 24000, language=opt.language if opt.language not in (None, "auto") else None)
-            text, lang = tx.text.strip(), tx.language
-        phones = self._timings(wav, text, lang, warnings)
-        return wav, 24000, phones, text, lang or "", "user audio", warnings
-
-    @staticmethod
-    def _timings(wav: np.ndarray, text: str, lang: str | None, warnings: list[str]):
-        """Phone timings of speech we did not synthesise: forced alignment, cut at pauses."""
-        from .align.phones import align
-
-        phones = []
-        if text:
-            try:
-                phones = align(wav, 24000, text, lang).phones
-            except Exception as e:  # noqa: BLE001 - lips then follow the audio energy alone
-                warnings.append(f"Could not align the words to the audio ({e}); the mouth follows loudness only.")
-        if phones:
-            from .audio.vad import speech_segments
-            from .motion.visemes import normalise_phones, with_pauses
-
-            return with_pauses(normalise_phones(phones), [(g.start, g.end) for g in speech_segments(wav, 24000)])
-        return _energy_phones(wav, 24000)
+            return False, ("The neural engine needs a reference clip with speech (its voice is the prompt); this "
+                           "reference uses the offline voice and motion.")
+        return True, None
 
     def _renderer(self, feats: ReferenceFeatures, media: Path, opt: GenerateOptions):
         if feats.kind == "video":
@@ -283,6 +262,36 @@ class TalkerPipeline:
         from .render.photo import PhotoRenderer
 
         return PhotoRenderer(feats, media, RenderConfig(paste_back=not opt.crop, max_side=opt.max_side, seed=opt.seed))
+
+
+def _mode(speech: Speech, motion: Motion) -> str:
+    """Which engines made the result, as the summary reports it."""
+    if speech.source == "neural":
+        return "neural (joint speech + motion)" if speech.motion is not None else "neural speech + offline motion"
+    return "neural (motion from your audio)" if motion.neural else "offline"
+
+
+def _no_progress(fraction: float, description: str) -> None:
+    pass
+
+
+class _StageClock:
+    """Seconds per stage: ``with clock("speech"): ...`` adds to ``timings["speech"]``."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, stage: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t
+
+    def since_start(self) -> float:
+        return time.perf_counter() - self._start
 
 
 def _timed_call(fn, *args, **kwargs):
@@ -312,17 +321,3 @@ class _Timed:
             self.count += 1
             if self._on_item is not None:
                 self._on_item(self.count)
-
-
-def _energy_phones(audio: np.ndarray, sample_rate: int):
-    """Without words, voiced stretches become open vowels and quiet ones pauses."""
-    from .motion.visemes import TimedPhone
-    from .reference.sync import speech_envelope
-
-    n = int(audio.size / sample_rate * 25)
-    env = speech_envelope(audio, sample_rate, n)
-    thr = np.percentile(env, 40)
-    phones = []
-    for i, e in enumerate(env):
-        phones.append(TimedPhone("AH" if e > thr else "SIL", i / 25, (i + 1) / 25))
-    return phones

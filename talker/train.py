@@ -218,27 +218,11 @@ def plot_log(log_csv: str | Path, png: str | Path, title: str = "") -> Path:
 # --------------------------------------------------------------------------- the loop
 
 
-def train(args) -> int:
-    import torch
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
-    from .data.shards import FrameBatchSampler, ShardDataset, collate
-    from .model.cfm import CFMConfig
-    from .model.checkpoint import load_config, read_state_dict, save_model
-    from .model.dit import TalkerDiT
+def _run_config(args, resume_dir: Path | None):
+    """The model config, the command line's overrides (F5's vocabulary added) and F5 weights to load, if any."""
+    from .model.checkpoint import load_config
     from .model.text import load_vocab
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    mp = args.mixed_precision or ("bf16" if torch.cuda.is_available() else "no")
-    acc = Accelerator(mixed_precision=mp, cpu=args.cpu)
-    set_seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log_csv, png = out / "log.csv", out / "loss.png"
-
-    resume_dir = find_resume(out, args.resume)
     overrides = dict(args.overrides)
     f5_weights = None
     if resume_dir is not None:  # the checkpoint's own architecture wins over the command line
@@ -250,6 +234,14 @@ def train(args) -> int:
             f5_weights, f5_vocab = resolve_f5_files(args.init_f5)
             overrides.update(vocab=str(f5_vocab), text_num_embeds=len(load_vocab(f5_vocab)))
         cfg = get_config(args.config, **overrides)
+    return cfg, overrides, f5_weights
+
+
+def _load_data(args, cfg, acc):
+    """The shards, tokenised with the model's vocabulary (a warning names tokens it does not know)."""
+    from .data.shards import ShardDataset
+    from .model.text import load_vocab
+
     vocab = load_vocab(cfg.vocab or None)
     data = ShardDataset(args.data, preload=True, vocab=vocab)
     unknown = data.unknown_tokens()
@@ -257,6 +249,17 @@ def train(args) -> int:
         tokens = sorted({t for u in unknown.values() for t in u})
         acc.print(f"warning: {len(unknown)} of {len(data)} items have tokens the model's vocabulary "
                   f"({vocab.source}) does not know, read as id 0: {' '.join(tokens[:20])}")
+    return data
+
+
+def _build_model(args, cfg, data, f5_weights, acc):
+    """The model, seeded with ``args.seed`` just before it is built, with the data's motion stats
+    and, for ``--init-f5``, F5's weights in its audio stream."""
+    import torch
+
+    from .model.checkpoint import read_state_dict
+    from .model.dit import TalkerDiT
+
     torch.manual_seed(args.seed)
     model = TalkerDiT(cfg)
     mean, std = data.motion_stats()
@@ -268,27 +271,216 @@ def train(args) -> int:
 
         left = load_f5_state_into(model, read_state_dict(f5_weights))
         acc.print(f"initialised the audio stream from {args.init_f5}; {len(left)} tensors left at random init")
-    counts = model.parameter_counts()
-    acc.print(f"model {cfg.name}: {counts['total']:,} parameters ({_fmt(counts['total'])}); "
-              f"mixed precision {mp}; {acc.num_processes} process(es) on {acc.device}")
+    return model
+
+
+def _optimizer(model, args):
+    """AdamW; biases, norms, embeddings and other 1-d parameters get no weight decay."""
+    import torch
 
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "embed" in name or "norm" in name else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}],
+                             lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+
+
+def _resume(resume_dir: Path | None, model, opt, ema: EMA, acc) -> int:
+    """Load weights, optimizer, EMA and torch's RNG from a checkpoint; the step to go on from (0 when new)."""
+    import torch
+
+    from .model.checkpoint import read_state_dict
+
+    if resume_dir is None:
+        return 0
+    state = torch.load(resume_dir / "trainer.pt", map_location="cpu", weights_only=True)
+    model.load_state_dict(read_state_dict(resume_dir / "model" / "model.safetensors"))
+    opt.load_state_dict(state["optimizer"])
+    ema.load_state_dict(state["ema"])
+    step = int(state["step"])
+    if state.get("torch_rng") is not None:
+        torch.set_rng_state(state["torch_rng"])
+    acc.print(f"resumed from {resume_dir} at step {step}")
+    return step
+
+
+def _write_run_files(out: Path, log_csv: Path, step: int, args, overrides: dict, cfg, counts: dict, data) -> None:
+    """Start ``log.csv`` (keeping the rows up to a resumed step) and write ``train_args.json``."""
+    rows = [r for r in read_log(log_csv) if r["step"] <= step] if step else []
+    with open(log_csv, "w", newline="") as f:  # drop rows past the resumed step (a crash after the save)
+        w = csv.DictWriter(f, LOG_FIELDS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (int(r[k]) if k in ("step", "epoch", "frames") else r[k]) for k in LOG_FIELDS if k in r})
+    (out / "train_args.json").write_text(json.dumps(
+        {**{k: v for k, v in vars(args).items() if k != "overrides"}, "overrides": overrides,
+         "model_config": cfg.to_dict(), "parameters": counts, "data_stats": data.index.get("stats")},
+        indent=1, default=str) + "\n")
+
+
+class _Checkpointer:
+    """Writes ``OUT/checkpoints/step_NNNNNNN/`` (model, EMA, trainer state), points ``latest`` at it,
+    drops checkpoints beyond ``--keep`` and redraws the loss plot."""
+
+    def __init__(self, acc, args, out: Path, inner, opt, ema: EMA, plot: tuple[Path, Path, str]) -> None:
+        self.acc, self.args, self.out = acc, args, out
+        self.inner, self.opt, self.ema = inner, opt, ema
+        self.log_csv, self.png, self.title = plot
+
+    def replicas_identical(self) -> bool:
+        """DDP keeps every process's weights bit-identical; a checksum per process proves it."""
+        import torch
+
+        acc = self.acc
+        flat = torch.cat([p.detach().double().reshape(-1) for p in self.inner.parameters()])
+        sums = acc.gather(torch.stack([flat.sum(), flat.square().sum()])[None].to(acc.device))
+        return bool((sums == sums[:1]).all())
+
+    def save(self, at_step: int) -> Path:
+        """Every process calls this (the replica check and the barrier are collective); the main one writes."""
+        acc = self.acc
+        d = self.out / "checkpoints" / f"step_{at_step:07d}"
+        if acc.num_processes > 1:
+            same = self.replicas_identical()
+            acc.print(f"step {at_step}: the {acc.num_processes} replicas' weights are "
+                      + ("identical" if same else "DIFFERENT (gradient synchronisation failed)"))
+            if not same:
+                raise RuntimeError("data-parallel replicas diverged; refusing to save one of them")
+        if acc.is_main_process:
+            self._write(d, at_step)
+        acc.wait_for_everyone()
+        return d
+
+    def _write(self, d: Path, at_step: int) -> None:
+        """The checkpoint's files, the ``latest`` pointer, pruning and the plot (main process only)."""
+        import torch
+
+        from .model.checkpoint import save_model
+
+        args, ema, out = self.args, self.ema, self.out
+        meta = {"step": at_step, "data": str(Path(args.data).resolve()), "audio_given": args.audio_given}
+        save_model(self.inner, d / "model", metadata=meta)
+        save_model(ema.model, d / "ema", metadata={**meta, "ema_decay": ema.decay, "ema_updates": ema.updates})
+        torch.save({"optimizer": self.opt.state_dict(), "ema": ema.state_dict(), "step": at_step,
+                    "torch_rng": torch.get_rng_state(), "args": {k: str(v) for k, v in vars(args).items()}},
+                   d / "trainer.tmp")
+        (d / "trainer.tmp").replace(d / "trainer.pt")
+        (out / "checkpoints" / "latest").write_text(d.name + "\n")
+        for old in checkpoint_dirs(out)[: -args.keep] if args.keep > 0 else []:
+            for f in sorted(old.rglob("*"), reverse=True):
+                f.unlink() if f.is_file() else f.rmdir()
+            old.rmdir()
+        plot_log(self.log_csv, self.png, self.title)
+
+
+class _Loop:
+    """The optimisation loop over a prepared (accelerate) model, optimizer and data."""
+
+    def __init__(self, acc, args, data, model, inner, opt, ema: EMA, cfm, log_csv: Path) -> None:
+        self.acc, self.args, self.data = acc, args, data
+        self.model, self.inner, self.opt, self.ema, self.cfm = model, inner, opt, ema, cfm
+        self.log_csv = log_csv
+        self.t_start = self.t_last = time.perf_counter()
+
+    def step(self, step: int, idx) -> tuple[dict, dict, float, object]:
+        """One optimizer step on the items ``idx``: (loss terms, batch, learning rate, gradient norm)."""
+        import torch
+
+        from .data.shards import collate
+
+        acc, args, opt = self.acc, self.args, self.opt
+        batch = batch_to(collate([self.data[i] for i in idx]), acc.device)
+        lr = lr_at(step, args.lr, args.warmup, args.max_steps)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        gen = step_generator(args.seed, step, acc.process_index, acc.device)
+        with acc.autocast():
+            res = compute_loss(self.model, batch, gen, self.cfm, self.inner)
+        acc.backward(res["loss"])
+        grad_norm = (acc.clip_grad_norm_(self.model.parameters(), args.grad_clip) if args.grad_clip > 0
+                     else torch.tensor(0.0))
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        self.ema.update(self.inner)
+        return res, batch, lr, grad_norm
+
+    def log(self, step: int, epoch: int, res: dict, batch: dict, lr: float, grad_norm) -> None:
+        """Append a row (losses averaged over processes) to log.csv, and print one in ``--print-every``."""
+        import torch
+
+        acc, args = self.acc, self.args
+        vals = torch.stack([res["loss"].detach().float(), res["audio"].detach().float(),
+                            res.get("motion", res["audio"] * 0).detach().float(),
+                            torch.as_tensor(grad_norm, device=acc.device).float()])
+        vals = acc.reduce(vals, reduction="mean")
+        now = time.perf_counter()
+        row = {"step": step, "epoch": epoch, "loss": round(float(vals[0]), 6), "audio": round(float(vals[1]), 6),
+               "motion": round(float(vals[2]), 6), "lr": f"{lr:.3e}", "grad_norm": round(float(vals[3]), 4),
+               "frames": int(batch["lens"].sum()),
+               "sec_per_step": round((now - self.t_last) / (args.log_every if step > 1 else 1), 3),
+               "wall_s": round(now - self.t_start, 1)}
+        self.t_last = now
+        if acc.is_main_process:
+            with open(self.log_csv, "a", newline="") as f:
+                csv.DictWriter(f, LOG_FIELDS).writerow(row)
+            if step % (args.log_every * args.print_every) == 0 or step == 1:
+                acc.print(f"step {step:6d} ep {epoch:4d} loss {row['loss']:.4f} (audio {row['audio']:.4f}, "
+                          f"motion {row['motion']:.4f}) lr {lr:.2e} |g| {row['grad_norm']:.2f} "
+                          f"{row['sec_per_step']:.2f} s/step")
+
+    def run(self, step: int, sampler, saver: _Checkpointer) -> int:
+        """Train from ``step`` until ``--max-steps``, ``--stop-after`` or ``--max-minutes``; the step reached."""
+        args, acc = self.args, self.acc
+        last_saved = step
+        self.model.train()
+        it = sampler.iterate(step)
+        stop = min(args.max_steps, step + args.stop_after) if args.stop_after else args.max_steps
+        while step < stop:
+            if args.max_minutes and (time.perf_counter() - self.t_start) / 60 > args.max_minutes:
+                acc.print(f"time limit of {args.max_minutes} min reached at step {step}")
+                break
+            _, epoch, idx = next(it)
+            res, batch, lr, grad_norm = self.step(step, idx)
+            step += 1
+            if step % args.log_every == 0 or step == 1:
+                self.log(step, epoch, res, batch, lr, grad_norm)
+            if args.save_every and step % args.save_every == 0:
+                saver.save(step)
+                last_saved = step
+        if step != last_saved or not checkpoint_dirs(saver.out):
+            saver.save(step)
+        return step
+
+
+def train(args) -> int:
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from .data.shards import FrameBatchSampler
+    from .model.cfm import CFMConfig
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    mp = args.mixed_precision or ("bf16" if torch.cuda.is_available() else "no")
+    acc = Accelerator(mixed_precision=mp, cpu=args.cpu)
+    set_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_csv, png = out / "log.csv", out / "loss.png"
+
+    resume_dir = find_resume(out, args.resume)
+    cfg, overrides, f5_weights = _run_config(args, resume_dir)
+    data = _load_data(args, cfg, acc)
+    model = _build_model(args, cfg, data, f5_weights, acc)
+    counts = model.parameter_counts()
+    acc.print(f"model {cfg.name}: {counts['total']:,} parameters ({_fmt(counts['total'])}); "
+              f"mixed precision {mp}; {acc.num_processes} process(es) on {acc.device}")
+
+    opt = _optimizer(model, args)
     ema = EMA(model, args.ema_decay)
-    step = 0
-    if resume_dir is not None:
-        state = torch.load(resume_dir / "trainer.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(read_state_dict(resume_dir / "model" / "model.safetensors"))
-        opt.load_state_dict(state["optimizer"])
-        ema.load_state_dict(state["ema"])
-        step = int(state["step"])
-        if state.get("torch_rng") is not None:
-            torch.set_rng_state(state["torch_rng"])
-        acc.print(f"resumed from {resume_dir} at step {step}")
+    step = _resume(resume_dir, model, opt, ema, acc)
     ema.model.to(acc.device)
     model, opt = acc.prepare(model, opt)
     inner = acc.unwrap_model(model)
@@ -301,96 +493,10 @@ def train(args) -> int:
     cfm = CFMConfig(motion_weight=args.motion_weight, audio_given_prob=args.audio_given)
 
     if acc.is_main_process:
-        rows = [r for r in read_log(log_csv) if r["step"] <= step] if step else []
-        with open(log_csv, "w", newline="") as f:  # drop rows past the resumed step (a crash after the save)
-            w = csv.DictWriter(f, LOG_FIELDS)
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: (int(r[k]) if k in ("step", "epoch", "frames") else r[k]) for k in LOG_FIELDS if k in r})
-        (out / "train_args.json").write_text(json.dumps(
-            {**{k: v for k, v in vars(args).items() if k != "overrides"}, "overrides": overrides,
-             "model_config": cfg.to_dict(), "parameters": counts, "data_stats": data.index.get("stats")},
-            indent=1, default=str) + "\n")
-
-    def replicas_identical() -> bool:
-        """DDP keeps every process's weights bit-identical; a checksum per process proves it."""
-        flat = torch.cat([p.detach().double().reshape(-1) for p in inner.parameters()])
-        sums = acc.gather(torch.stack([flat.sum(), flat.square().sum()])[None].to(acc.device))
-        return bool((sums == sums[:1]).all())
-
-    def save(at_step: int) -> Path:
-        d = out / "checkpoints" / f"step_{at_step:07d}"
-        if acc.num_processes > 1:
-            same = replicas_identical()
-            acc.print(f"step {at_step}: the {acc.num_processes} replicas' weights are "
-                      + ("identical" if same else "DIFFERENT (gradient synchronisation failed)"))
-            if not same:
-                raise RuntimeError("data-parallel replicas diverged; refusing to save one of them")
-        if acc.is_main_process:
-            meta = {"step": at_step, "data": str(Path(args.data).resolve()), "audio_given": args.audio_given}
-            save_model(inner, d / "model", metadata=meta)
-            save_model(ema.model, d / "ema", metadata={**meta, "ema_decay": ema.decay, "ema_updates": ema.updates})
-            torch.save({"optimizer": opt.state_dict(), "ema": ema.state_dict(), "step": at_step,
-                        "torch_rng": torch.get_rng_state(), "args": {k: str(v) for k, v in vars(args).items()}},
-                       d / "trainer.tmp")
-            (d / "trainer.tmp").replace(d / "trainer.pt")
-            (out / "checkpoints" / "latest").write_text(d.name + "\n")
-            for old in checkpoint_dirs(out)[: -args.keep] if args.keep > 0 else []:
-                for f in sorted(old.rglob("*"), reverse=True):
-                    f.unlink() if f.is_file() else f.rmdir()
-                old.rmdir()
-            plot_log(log_csv, png, f"{cfg.name} ({counts['total'] / 1e6:.1f} M params)")
-        acc.wait_for_everyone()
-        return d
-
-    t_start = time.perf_counter()
-    t_last = t_start
-    last_saved = step
-    model.train()
-    it = sampler.iterate(step)
-    stop = min(args.max_steps, step + args.stop_after) if args.stop_after else args.max_steps
-    while step < stop:
-        if args.max_minutes and (time.perf_counter() - t_start) / 60 > args.max_minutes:
-            acc.print(f"time limit of {args.max_minutes} min reached at step {step}")
-            break
-        _, epoch, idx = next(it)
-        batch = batch_to(collate([data[i] for i in idx]), acc.device)
-        lr = lr_at(step, args.lr, args.warmup, args.max_steps)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        gen = step_generator(args.seed, step, acc.process_index, acc.device)
-        with acc.autocast():
-            res = compute_loss(model, batch, gen, cfm, inner)
-        acc.backward(res["loss"])
-        grad_norm = acc.clip_grad_norm_(model.parameters(), args.grad_clip) if args.grad_clip > 0 else torch.tensor(0.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        ema.update(inner)
-        step += 1
-        if step % args.log_every == 0 or step == 1:
-            vals = torch.stack([res["loss"].detach().float(), res["audio"].detach().float(),
-                                res.get("motion", res["audio"] * 0).detach().float(),
-                                torch.as_tensor(grad_norm, device=acc.device).float()])
-            vals = acc.reduce(vals, reduction="mean")
-            now = time.perf_counter()
-            row = {"step": step, "epoch": epoch, "loss": round(float(vals[0]), 6), "audio": round(float(vals[1]), 6),
-                   "motion": round(float(vals[2]), 6), "lr": f"{lr:.3e}", "grad_norm": round(float(vals[3]), 4),
-                   "frames": int(batch["lens"].sum()),
-                   "sec_per_step": round((now - t_last) / (args.log_every if step > 1 else 1), 3),
-                   "wall_s": round(now - t_start, 1)}
-            t_last = now
-            if acc.is_main_process:
-                with open(log_csv, "a", newline="") as f:
-                    csv.DictWriter(f, LOG_FIELDS).writerow(row)
-                if step % (args.log_every * args.print_every) == 0 or step == 1:
-                    acc.print(f"step {step:6d} ep {epoch:4d} loss {row['loss']:.4f} (audio {row['audio']:.4f}, "
-                              f"motion {row['motion']:.4f}) lr {lr:.2e} |g| {row['grad_norm']:.2f} "
-                              f"{row['sec_per_step']:.2f} s/step")
-        if args.save_every and step % args.save_every == 0:
-            save(step)
-            last_saved = step
-    if step != last_saved or not checkpoint_dirs(out):
-        save(step)
+        _write_run_files(out, log_csv, step, args, overrides, cfg, counts, data)
+    saver = _Checkpointer(acc, args, out, inner, opt, ema,
+                          (log_csv, png, f"{cfg.name} ({counts['total'] / 1e6:.1f} M params)"))
+    step = _Loop(acc, args, data, model, inner, opt, ema, cfm, log_csv).run(step, sampler, saver)
     acc.print(f"done at step {step}; log {log_csv}; plot {png}; checkpoints {out / 'checkpoints'}")
     acc.end_training()
     return 0

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from talker.align import Alignment
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 
@@ -44,3 +48,49 @@ def shared_dir() -> Path:
 def shared_path():
     """``require_shared`` as a fixture, for test modules (conftest is not importable by name)."""
     return require_shared
+
+
+# The first ten seconds of fixtures/audio/en_printing_10s.wav (alignment and ASR-of-output tests).
+PRINTING = ("Printing, in the only sense with which we are at present concerned, differs from most if not "
+            "from all the arts and crafts represented in the Exhibition")
+
+
+def one_word_per_phone(phones: list[tuple[str, float, float]], word: str = "w") -> Alignment:
+    """An ``Alignment`` with one word per ``(symbol, start, end)`` phone, so failures name something."""
+    from talker.align import AlignedWord, Alignment
+    from talker.phones import ARPABET, Phone
+
+    words = [AlignedWord(f"{word}{i}", s, e, [Phone(sym, s, e, ARPABET, i)]) for i, (sym, s, e) in enumerate(phones)]
+    return Alignment(words, duration=max(e for _, _, e in phones))
+
+
+# --------------------------------------------------------------------------- training data
+
+TALKING_CLIPS = ["en_grid_man_denim_3s.mp4", "en_grid_woman_pinktop_3s.mp4", "en_lrs2_man_d_5s.mp4"]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Several OpenMP threads on a loaded machine spin against each other (10x slower here)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def shards(tmp_path_factory):
+    """Shards of three short real clips (analyses are cached by content, so this is quick); shared
+    by the data and the training tests."""
+    src = require_shared("data/talking")
+    face = require_shared("models/face_landmarker.task")
+    videos = tmp_path_factory.mktemp("videos")
+    for name in TALKING_CLIPS:
+        (videos / name).symlink_to(src / name)
+    out = tmp_path_factory.mktemp("shards")
+    from talker.data.shards import prepare
+
+    index = prepare(videos, out, face_model=str(face), log=lambda *a: None)
+    return out, index

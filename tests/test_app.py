@@ -290,3 +290,51 @@ def test_mel_spectrogram_shape():
     mel = mel_spectrogram(np.sin(2 * np.pi * 440 * t).astype(np.float32), sr)
     assert mel.shape[0] == 80 and 80 <= mel.shape[1] <= 100
     assert 5 < int(mel.mean(axis=1).argmax()) < 30  # 440 Hz sits low on the mel scale
+
+
+def test_cli_generate_flags_come_from_generate_options():
+    """``python -m talker generate``'s generation flags are GenerateOptions' fields, with its defaults."""
+    from dataclasses import fields
+
+    from talker.cli import build_parser, generate_options
+    from talker.request import ENGINES, GenerateOptions
+
+    def parse(*flags: str):
+        return build_parser().parse_args(["generate", "--template", "t", "--text", "hi", "-o", "o.mp4", *flags])
+
+    flagged = {f.metadata["flag"]: f.name for f in fields(GenerateOptions) if "flag" in f.metadata}
+    assert flagged == {"--language": "language", "--speed": "speed", "--seed": "seed", "--crop": "crop",
+                       "--no-voice-match": "voice_match", "--no-label": "label", "--engine": "engine",
+                       "--nfe": "nfe_steps", "--cfg": "cfg_scale"}
+    assert generate_options(parse()) == GenerateOptions()
+    opt = generate_options(parse("--language", "zh", "--speed", "1.2", "--seed", "3", "--crop", "--no-voice-match",
+                                 "--no-label", "--engine", "neural", "--nfe", "8", "--cfg", "1.5"))
+    assert opt == GenerateOptions(language="zh", speed=1.2, seed=3, crop=True, voice_match=False, label=False,
+                                  engine="neural", nfe_steps=8, cfg_scale=1.5)
+    assert [generate_options(parse("--engine", e)).engine for e in ENGINES] == list(ENGINES)
+    with pytest.raises(SystemExit):
+        parse("--engine", "bogus")
+
+
+def test_page_defaults_come_from_generate_options(tmp_path, monkeypatch):
+    """The Text and Audio tabs' controls start at GenerateOptions' defaults; each tab has its template picker."""
+    from talker.app.config import AppConfig
+    from talker.app.ui import build_app
+    from talker.request import GenerateOptions
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # the app sets it; restored after the test
+
+    class NoRunner:
+        def start(self) -> None:
+            raise AssertionError("no worker without warm-up")
+
+    demo = build_app(AppConfig(work_dir=str(tmp_path / "work"), warmup=False), NoRunner())
+    comps = demo.get_config_file()["components"]
+    value = {c["props"].get("label"): c["props"].get("value") for c in comps if c["type"] in ("slider", "number")}
+    d = GenerateOptions()
+    assert value == {"Speaking speed": d.speed, "Seed": d.seed, "Steps (NFE, neural engine)": d.nfe_steps,
+                     "Guidance (neural engine)": d.cfg_scale}
+    seeds = [c["props"]["value"] for c in comps if c["type"] == "number" and c["props"].get("label") == "Seed"]
+    assert seeds == [d.seed, d.seed]  # Text and Audio tabs
+    galleries = [c["props"] for c in comps if c["type"] == "gallery"]
+    assert len(galleries) == 2 and galleries[0].get("elem_id") == "tpl-gallery" and galleries[1].get("elem_id") is None

@@ -8,9 +8,9 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from talker import asr
 from talker.errors import InputError, ModelUnavailableError
-from talker.text import asr
-from talker.text.metrics import cer, normalize, wer, word_count
+from talker.text.metrics import cer, wer
 
 from .conftest import require_shared
 
@@ -45,31 +45,6 @@ def results() -> dict[str, tuple[asr.Transcript, float]]:
 
 
 # --------------------------------------------------------------------------- metrics
-
-
-def test_normalize_strips_case_punctuation_and_space():
-    assert normalize("  Don't STOP—Mother-nature, “ok”！ ") == "dont stop mother nature ok"
-    assert normalize("对，这就是我。") == "对 这就是我"
-
-
-def test_wer_exact_numbers():
-    assert wer("the cat sat on the mat", "the bat sat on mat") == pytest.approx(2 / 6)
-    assert wer("the cat sat", "the cat sat on") == pytest.approx(1 / 3)
-    assert wer("Some call me nature, others call me mother nature.",
-               "some call me nature others call me Mother Nature") == 0.0
-    assert wer("a b c", "") == 1.0
-    assert wer("", "") == 0.0
-    assert wer("", "anything") == 1.0
-    assert wer("对这就是", "对 这 就 是") == 0.0  # CJK characters are the words
-    # pooling: errors = wer × word_count gives back the edit count
-    assert wer("the cat sat on the mat", "the bat sat on mat") * word_count("the cat sat on the mat") == pytest.approx(2)
-    assert word_count("Don't stop—mother-nature, 你好!") == 6
-
-
-def test_cer_exact_numbers():
-    assert cer("hello world", "hallo world") == pytest.approx(1 / 11)
-    assert cer(CLIPS["zh_taiyi_7s.wav"][1], "对,这就是我万人仅仰的太以真人。") == pytest.approx(2 / 14)
-    assert cer("對這", "对这") == 1.0  # traditional vs simplified is not unified
 
 
 # --------------------------------------------------------------------------- decoding

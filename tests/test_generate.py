@@ -171,3 +171,27 @@ def test_unusual_sample_rates_work(pipe, tmp_path, rate):
     res = pipe.generate(tmp_path / "x.mp4", template="astronaut", audio=wav,
                         transcript="Some call me nature, others call me mother nature.")
     assert abs(res.duration - 5.3) < 0.3
+
+
+@pytest.mark.slow
+def test_stages_hand_on_typed_results(pipe, tmp_path):
+    """Each stage of ``generate`` can be called alone and hands on its typed result: ``speak`` a
+    voice's ``Speech`` (IPA phones covering the audio, at the pipeline's rate), ``listen`` the
+    user's (ARPAbet phones from alignment), ``move`` a ``Motion`` with one row per video frame."""
+    from talker.audio import SAMPLE_RATE
+    from talker.motion.base import Motion
+    from talker.phones import ARPABET, IPA
+    from talker.request import GenerateOptions
+    from talker.speech.contract import Speech
+
+    opt = GenerateOptions()
+    feats, _ = pipe.reference(template="astronaut")
+    spoken = pipe.speak("Maybe both of them.", feats, opt)
+    assert isinstance(spoken, Speech) and spoken.source == "voice" and spoken.sample_rate == SAMPLE_RATE
+    assert {p.alphabet for p in spoken.phones} == {IPA}
+    assert spoken.phones[0].start == 0.0 and spoken.phones[-1].end == pytest.approx(spoken.duration, abs=1e-3)
+    heard = pipe.listen(require_shared("fixtures/audio/en_nature_5s.wav"), None, opt)
+    assert heard.source == "user" and "nature" in heard.text.lower()
+    assert {p.alphabet for p in heard.phones} == {ARPABET} and any(p.symbol == "M" for p in heard.phones)
+    motion = pipe.move(heard, feats, opt)
+    assert isinstance(motion, Motion) and motion.frames == frames_for_audio(heard.audio.size, SAMPLE_RATE, 25)

@@ -27,6 +27,7 @@ from talker.model import sampler as S
 from talker.model.cfm import CFMConfig, flow_matching_loss, infill_mask, lens_to_mask, span_mask
 from talker.model.checkpoint import load_model, save_model
 from talker.model.dit import heard_audio
+from talker.model.sampler import estimate_duration
 from talker.model.text import PAD_ID, Vocab, encode_batch, load_vocab, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -607,3 +608,27 @@ def test_eval_dtw_warp_undoes_a_different_rhythm():
     # the path comes from the mel alone: motion that disagrees with its speech stays disagreeing
     shuffled = ev.dtw_warp(gen_motion[::-1].copy(), gen_mel, true_mel, n_video)
     assert abs(ev.pearson(shuffled[:, 0], true_jaw)) < 0.5
+
+
+def test_infer_shapes_and_durations():
+    from talker.model.infer import generate, prompt_from_arrays
+    from talker.model.vocoder import GriffinLimVocoder
+
+    torch.manual_seed(0)
+    model = TalkerDiT(get_config("tiny")).eval()
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(24000)).astype(np.float32)
+    motion = rng.standard_normal((25, 61)).astype(np.float32)
+    prompt = prompt_from_arrays(audio, motion, "hello there")
+    assert prompt.frames == mel_frames_for_video(25) and prompt.motion.shape == (prompt.frames, 61)
+    res = generate(model, prompt, "how are you", duration_frames=94, nfe_steps=2, seed=0,
+                   vocoder=GriffinLimVocoder(n_iter=2))
+    assert res.mel.shape == (94, 100) and res.total_frames == prompt.frames + 94
+    assert res.motion.shape[1] == 61
+    assert abs(res.motion.shape[0] - 94 / 93.75 * 25) <= 1.5
+    assert abs(res.audio.size - 94 * 256) <= 256 and res.sample_rate == 24000
+    est = generate(model, prompt, "how are you doing today", nfe_steps=1, seed=0)
+    total = estimate_duration(prompt.frames, "hello there", "how are you doing today")
+    assert est.total_frames == total and est.mel.shape[0] == total - prompt.frames
+    again = generate(model, prompt, "how are you doing today", nfe_steps=1, seed=0)
+    assert torch.equal(est.mel, again.mel)

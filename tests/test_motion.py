@@ -43,19 +43,20 @@ def test_blinks_keep_the_reference_rate_and_never_end_the_video_shut():
 
 
 def test_louder_syllables_open_the_jaw_wider_and_closures_stay_shut():
-    from talker.motion.visemes import JAW, TimedPhone, VisemeModel
+    from talker.motion.visemes import JAW, VisemeModel
+    from talker.phones import ARPABET, Phone
 
     model = VisemeModel.load()
     assert model.loudness is not None, "the shipped viseme model has a fitted loudness gain"
     phones, t = [], 0.2
     for ph in ("M", "AA", "P", "AA", "M", "AE"):
-        phones.append(TimedPhone(ph, t, t + (0.16 if ph in ("AA", "AE") else 0.08)))
+        phones.append(Phone(ph, t, t + (0.16 if ph in ("AA", "AE") else 0.08), ARPABET))
         t = phones[-1].end
     n = int((t + 0.3) * FPS)
     soft = model.trajectory(phones, n, FPS, energy=np.full(n, 0.2))[:, JAW]
     loud = model.trajectory(phones, n, FPS, energy=np.full(n, 0.9))[:, JAW]
-    vowels = [int((p.start + p.end) / 2 * FPS) for p in phones if p.phone in ("AA", "AE")]
-    closures = [int((p.start + p.end) / 2 * FPS) for p in phones if p.phone in ("M", "P")]
+    vowels = [int((p.start + p.end) / 2 * FPS) for p in phones if p.symbol in ("AA", "AE")]
+    closures = [int((p.start + p.end) / 2 * FPS) for p in phones if p.symbol in ("M", "P")]
     assert np.all(loud[vowels] > soft[vowels] + 0.05)
     assert np.allclose(loud[closures], soft[closures]) and np.all(loud[closures] <= 0.0)
 
@@ -66,7 +67,8 @@ def test_loudness_gain_predicts_a_held_out_speakers_jaw_better(tmp_path):
     from talker.align.phones import align
     from talker.motion.code import index
     from talker.motion.generator import speech_energy
-    from talker.motion.visemes import JAW, VisemeModel, normalise_phones
+    from talker.motion.visemes import JAW, VisemeModel
+    from talker.phones import normalise_phones
     from talker.pipeline import PipelineConfig, TalkerPipeline
 
     clip = require_shared("fixtures/video/en_man_map_5s.mp4")
@@ -79,3 +81,63 @@ def test_loudness_gain_predicts_a_held_out_speakers_jaw_better(tmp_path):
     gained = model.trajectory(phones, n, energy=speech_energy(f.audio, f.sample_rate, n))[:, JAW]
     r_plain, r_gain = np.corrcoef(plain, tracked)[0, 1], np.corrcoef(gained, tracked)[0, 1]
     assert r_gain > r_plain + 0.01 and r_gain > 0.45, (r_plain, r_gain)
+
+
+def _speech_and_reference(shared_clip: str = "fixtures/video/en_man_map_5s.mp4"):
+    """Real speech (the LJSpeech sample, its words aligned) and a real reference, analysed."""
+    from talker.pipeline import TalkerPipeline
+    from talker.request import GenerateOptions
+
+    pipe = TalkerPipeline()
+    feats, _ = pipe.reference(media=require_shared(shared_clip))
+    speech = pipe.listen(require_shared("fixtures/audio/en_nature_5s.wav"),
+                         "Some call me nature, others call me mother nature.", GenerateOptions())
+    return pipe, feats, speech
+
+
+@pytest.mark.slow
+def test_offline_generator_fills_every_frame_repeatably_and_shuts_the_lips_on_m():
+    """The motion stage's contract (``MotionGenerator.generate``): exactly ``num_frames`` rows of
+    the 61-d code, the same seed the same motion, another seed another head path; the mouth on
+    /m/ of "me" and "mother" is shut (jaw at the speaker's rest)."""
+    from talker.motion.base import MotionGenerator, OfflineMotion
+    from talker.motion.code import channel
+
+    _, feats, speech = _speech_and_reference()
+    gen = OfflineMotion()
+    assert isinstance(gen, MotionGenerator)
+    n = 131
+    a = gen.generate(speech, feats, num_frames=n, seed=1)
+    assert a.codes.shape == (n, MOTION_DIM) and a.codes.dtype == np.float32 and a.frames == n
+    assert np.array_equal(a.codes, gen.generate(speech, feats, num_frames=n, seed=1).codes)
+    assert not np.array_equal(a.codes[:, 51:54], gen.generate(speech, feats, num_frames=n, seed=2).codes[:, 51:54])
+    jaw = channel(a.codes, "jawOpen")
+    m_frames = [int((p.start + p.end) / 2 * FPS) for p in speech.phones if p.symbol == "M" and p.end * FPS < n]
+    vowel_frames = [int((p.start + p.end) / 2 * FPS) for p in speech.phones if p.symbol in ("AA", "AH", "ER")]
+    assert m_frames and vowel_frames
+    assert np.median(jaw[m_frames]) < np.median(jaw[vowel_frames])
+
+
+def test_neural_motion_hands_a_checkpoint_without_motion_to_the_offline_generator():
+    """A checkpoint with no motion stream cannot animate: the fallback's motion comes back, with the
+    engine's warning first."""
+    from talker.model.engine import NeuralMotion
+    from talker.motion.base import Motion
+    from talker.phones import ARPABET, Phone
+    from talker.speech.contract import Speech
+
+    class NoMotionEngine:
+        def animate(self, feats, audio, sample_rate, text, **kw):
+            return None, "", ["the checkpoint has no motion stream"]
+
+    class Fallback:
+        name = "fallback"
+
+        def generate(self, speech, reference, *, num_frames, seed=0):
+            return Motion(np.zeros((num_frames, MOTION_DIM), np.float32), "fallback", ["fallback note"])
+
+    speech = Speech(np.zeros(2400, np.float32), 24000, [Phone("SIL", 0.0, 0.1, ARPABET)], "", "en", "user audio",
+                    source="user")
+    out = NeuralMotion(NoMotionEngine(), Fallback(), nfe_steps=4, cfg_scale=1.0).generate(speech, None, num_frames=3)
+    assert out.engine == "fallback" and not out.neural and out.frames == 3
+    assert out.warnings == ["the checkpoint has no motion stream", "fallback note"]

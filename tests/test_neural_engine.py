@@ -12,12 +12,12 @@ import torch
 
 from talker.app.config import AppConfig
 from talker.errors import InputError, ModelUnavailableError
-from talker.generate import GenerateOptions
 from talker.media.probe import probe
 from talker.model import TalkerDiT, get_config
 from talker.model.checkpoint import save_model
 from talker.model.engine import NeuralConfig, _join
 from talker.pipeline import PipelineConfig, TalkerPipeline
+from talker.request import GenerateOptions
 from talker.video.encode import frames_for_audio
 
 from .conftest import require_shared

@@ -44,8 +44,8 @@ def portrait() -> Path:
 
 def test_jaw_sync_finds_a_known_shift():
     """A jaw that follows the speech envelope 2 frames early is reported as leading by 2."""
+    from talker.audio.signal import speech_envelope
     from talker.motion.code import index
-    from talker.reference.sync import speech_envelope
 
     rng = np.random.default_rng(0)
     sr, n = 24000, 250
@@ -82,7 +82,7 @@ def test_real_clip_analysis_and_cache(pipe):
     assert "cache_load" in again.timings and cached < 0.25 * first
     np.testing.assert_allclose(again.motion, feats.motion, atol=1e-6)
     # the lip gap as each frame shows it: close to the smoothed track's, but not rounded off
-    from talker.motion.geometry import mouth_opening
+    from talker.tracking.geometry import mouth_opening
 
     assert feats.mouth_gap.shape == (feats.frames,)
     np.testing.assert_allclose(again.mouth_gap, feats.mouth_gap)

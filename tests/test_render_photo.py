@@ -48,7 +48,7 @@ def man(shared_path):
 
 
 def _track(frames, shared_path):
-    from talker.motion.tracker import track_frames
+    from talker.tracking.tracker import track_frames
 
     return track_frames(frames, image_mode=True, model_path=str(shared_path(MODEL)), backend="landmarker")
 

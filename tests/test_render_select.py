@@ -70,9 +70,8 @@ def test_jaw_warp_widens_the_gap_and_leaves_the_upper_face_alone():
     taller, moves the chin by dy, and changes nothing above the upper lip."""
     import cv2
 
-    from talker.motion.geometry import LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP
     from talker.render.clip import ClipRenderer
-    from talker.render.topology import CHIN
+    from talker.tracking.landmarks import CHIN, LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP
 
     h = w = 200
     img = np.full((h, w, 3), 200, np.uint8)

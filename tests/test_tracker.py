@@ -9,9 +9,9 @@ import pytest
 
 from talker.errors import FaceTooSmallError, NoFaceError
 from talker.motion import code
-from talker.motion.landmarker_model import find_face_landmarker
-from talker.motion.smoothing import OneEuroFilter, fill_gaps, one_euro
-from talker.motion.tracker import FALLBACK_WARNING, track_frames
+from talker.tracking.landmarker_model import find_face_landmarker
+from talker.tracking.smoothing import OneEuroFilter, fill_gaps, one_euro
+from talker.tracking.tracker import FALLBACK_WARNING, track_frames
 
 CLIP = "fixtures/video/en_woman_flag_8s.mp4"
 PHOTO = "fixtures/images/man_frontal.png"

@@ -1,14 +1,5 @@
-"""Forced alignment: where each word and phone of a transcript is spoken."""
+"""Forced alignment: where each word and phone of a transcript is spoken (ARPAbet ``Phone``s)."""
 
-from .phones import (
-    BILABIALS,
-    VOWELS,
-    AlignedPhone,
-    AlignedWord,
-    Alignment,
-    AlignmentError,
-    align,
-    align_auto,
-)
+from .phones import AlignedWord, Alignment, AlignmentError, align, align_auto
 
-__all__ = ["BILABIALS", "VOWELS", "AlignedPhone", "AlignedWord", "Alignment", "AlignmentError", "align", "align_auto"]
+__all__ = ["AlignedWord", "Alignment", "AlignmentError", "align", "align_auto"]

@@ -24,14 +24,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import InputError, TalkerError
+from ..phones import ARPABET, Phone
 
 log = logging.getLogger(__name__)
 
 ALIGN_RATE = 16000
 FRAME_S = 0.01  # pocketsphinx frame shift (frate 100)
 
-BILABIALS = frozenset({"P", "B", "M"})
-VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 
 
 class AlignmentError(TalkerError):
@@ -44,24 +43,11 @@ class AlignmentError(TalkerError):
 
 
 @dataclass
-class AlignedPhone:
-    symbol: str  # ARPAbet, upper case, no stress digit
-    start: float  # seconds from the start of the audio given to ``align``
-    end: float
-    word_index: int = -1  # index into Alignment.words
-    native: str = ""  # the language's own unit when not English (pinyin initial / final)
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-
-@dataclass
 class AlignedWord:
     text: str  # the word as aligned (dictionary spelling, lower case; a character for Chinese)
     start: float
     end: float
-    phones: list[AlignedPhone] = field(default_factory=list)
+    phones: list[Phone] = field(default_factory=list)  # ARPAbet
     source: str = ""  # the transcript token it came from ("Printing," → "printing"; "42" → "forty", "two")
     pronunciation: str = "dict"  # "dict", "compound", "rules" (letter-to-sound guess) or "pinyin"
 
@@ -77,15 +63,14 @@ class Alignment:
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def phones(self) -> list[AlignedPhone]:
+    def phones(self) -> list[Phone]:
         return [p for w in self.words for p in w.phones]
 
     def shifted(self, seconds: float) -> Alignment:
         """The same alignment moved in time (negative = earlier); used to simulate broken sync."""
         words = [
             AlignedWord(w.text, w.start + seconds, w.end + seconds,
-                        [AlignedPhone(p.symbol, p.start + seconds, p.end + seconds, p.word_index, p.native)
-                         for p in w.phones], w.source, w.pronunciation)
+                        [p.shifted(seconds) for p in w.phones], w.source, w.pronunciation)
             for w in self.words
         ]
         return Alignment(words, self.language, self.method, self.precision, self.duration, self.transcript,
@@ -96,7 +81,7 @@ class Alignment:
 
     @classmethod
     def from_dict(cls, data: dict) -> Alignment:
-        words = [AlignedWord(**{**w, "phones": [AlignedPhone(**p) for p in w.get("phones", [])]})
+        words = [AlignedWord(**{**w, "phones": [Phone(**{"alphabet": ARPABET, **p}) for p in w.get("phones", [])]})
                  for w in data.get("words", [])]
         return cls(**{**data, "words": words})
 
@@ -370,7 +355,7 @@ def _align_english(audio: np.ndarray, sample_rate: int, transcript: str) -> Alig
         src, how = (entries[k][1], entries[k][2]) if k < len(entries) else (base, "dict")
         k += 1
         wi = len(words)
-        ph = [AlignedPhone(re.sub(r"\d", "", p).upper(), round(s * FRAME_S, 3), round((s + d) * FRAME_S, 3), wi)
+        ph = [Phone(re.sub(r"\d", "", p).upper(), round(s * FRAME_S, 3), round((s + d) * FRAME_S, 3), ARPABET, wi)
               for p, s, d in phones if p.upper() != "SIL"]
         words.append(AlignedWord(base, round(start * FRAME_S, 3), round((start + dur) * FRAME_S, 3), ph, src, how))
     return Alignment(words, "en", "pocketsphinx", "phone", round(duration, 3), " ".join(transcript.split()),
@@ -476,7 +461,7 @@ def _align_mandarin(audio: np.ndarray, sample_rate: int, transcript: str, asr_wo
                              "Install the requirements (pip install pypinyin).") from exc
     duration = np.asarray(audio).shape[0] / float(sample_rate)
     if asr_words is None:
-        from ..text import asr
+        from .. import asr
 
         asr_words = asr.transcribe(audio, sample_rate, language="zh").words
     chars, spans, warnings = _char_times(transcript, asr_words)
@@ -487,7 +472,7 @@ def _align_mandarin(audio: np.ndarray, sample_rate: int, transcript: str, asr_wo
     words: list[AlignedWord] = []
     for wi, (ch, (s, e)) in enumerate(zip(chars, spans, strict=True)):
         parts = _pinyin_parts(ch)
-        phones: list[AlignedPhone] = []
+        phones: list[Phone] = []
         if parts:
             initial, final = parts
             units: list[tuple[str, str, float]] = []
@@ -503,7 +488,7 @@ def _align_mandarin(audio: np.ndarray, sample_rate: int, transcript: str, asr_wo
             t = s
             for sym, native, share in units:
                 t1 = t + share * (e - s)
-                phones.append(AlignedPhone(sym, round(t, 3), round(t1, 3), wi, native))
+                phones.append(Phone(sym, round(t, 3), round(t1, 3), ARPABET, wi, native))
                 t = t1
         words.append(AlignedWord(ch, round(s, 3), round(e, 3), phones, ch, "pinyin"))
     return Alignment(words, "zh", "whisper+pypinyin", "approximate", round(duration, 3),
@@ -549,7 +534,7 @@ def align_auto(audio: np.ndarray, sample_rate: int, transcript: str | None = Non
     """``align`` with the transcript (and language) from offline ASR when none is given."""
     asr_words = None
     if not transcript or not transcript.strip():
-        from ..text import asr
+        from .. import asr
 
         tx = asr.transcribe(audio, sample_rate, language=language)
         if tx.is_empty:

@@ -51,7 +51,7 @@ def warmup() -> dict:
 
 
 def _options(d: dict):
-    from ..generate import GenerateOptions
+    from ..request import GenerateOptions
 
     known = GenerateOptions.__dataclass_fields__
     return GenerateOptions(**{k: v for k, v in d.items() if k in known})

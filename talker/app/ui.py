@@ -13,11 +13,15 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 
 from ..errors import TalkerError
+from ..motion.code import FPS
+from ..request import GenerateOptions
 from .config import AppConfig
 
 log = logging.getLogger("talker.app")
@@ -34,6 +38,8 @@ DISCLAIMER = (
 ENGINE_OFFLINE = "offline (visemes + renderer)"
 ENGINE_NEURAL = "neural DiT"
 SIZES = [("Up to 1280 px", "1280"), ("Up to 720 px", "720"), ("Up to 512 px", "512"), ("Face crop 512×512", "crop")]
+DEFAULT_SIZE = "720"  # the page's output size; GenerateOptions.max_side (1280) is the CLI's
+DEFAULTS = GenerateOptions()  # where the page's controls start, and what an empty one means (the CLI's too)
 LANGUAGES = [("Auto (from the text)", "auto"), ("English", "en"), ("Chinese (Mandarin)", "zh")]
 EXAMPLES = [
     ["astronaut", "Hello! I am a talking head made by talker from one photo and a line of text.", "auto"],
@@ -189,97 +195,118 @@ def details_markdown(summary: dict) -> str:
     if "total" in t:
         rows.append(f"| **total** | on `{eng.get('device', 'cpu')}` | **{t['total']:.2f}** |")
     head = (f"**{summary.get('duration', 0):.1f} s** of video, {summary.get('frames', 0)} frames at "
-            f"{summary.get('fps', 25):g} fps, language `{summary.get('language', '')}`, "
+            f"{summary.get('fps', FPS):g} fps, language `{summary.get('language', '')}`, "
             f"real-time factor {summary.get('rtf', 0):.2f}.")
     return head + "\n\n" + "\n".join(rows)
 
 
-def build_app(cfg: AppConfig | None = None, runner=None):
-    """The Blocks app; ``demo.talker`` is the ``App`` (config, worker pool) behind it."""
-    cfg = cfg or AppConfig.from_env()
-    app = App(cfg, runner)
-    from ..generate import GenerateOptions
+class Handlers:
+    """The page's events over one ``App`` (its config and worker pool). Each event's method is named as its
+    ``api_name`` (Gradio takes it from there): ``generate``, ``add_template``… are what clients call."""
 
-    has_label = "label" in GenerateOptions.__dataclass_fields__
-    engines = [ENGINE_OFFLINE] + ([ENGINE_NEURAL] if cfg.neural_available() else [])
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.cfg = app.cfg
+        # the neural engine is offered only where a checkpoint is set: a choice that can only fail is no choice
+        self.engines = [ENGINE_OFFLINE] + ([ENGINE_NEURAL] if self.cfg.neural_available() else [])
 
-    def options(language, speed, seed, size, label) -> dict:
-        opt = {"language": None if language in (None, "", "auto") else language, "speed": float(speed or 1.0),
-               "seed": int(seed or 0), "max_text_chars": cfg.max_text_chars,
-               "max_audio_seconds": cfg.max_audio_seconds}
+    # -- helpers ------------------------------------------------------------------------------
+    def _options(self, language, speed, seed, size, label) -> dict:
+        """``GenerateOptions`` fields from the page's controls; an empty control takes the default."""
+        opt = {"language": None if language in (None, "", "auto") else language,
+               "speed": float(speed or DEFAULTS.speed), "seed": int(seed or DEFAULTS.seed),
+               "max_text_chars": self.cfg.max_text_chars, "max_audio_seconds": self.cfg.max_audio_seconds}
         if size == "crop":
             opt.update(crop=True, max_side=512)
         else:
-            opt["max_side"] = int(size or 720)
-        if has_label:
-            opt["label"] = bool(label)
+            opt["max_side"] = int(size or DEFAULT_SIZE)
+        opt["label"] = bool(label)
         return opt
 
-    def reference_args(template, reference):
-        ref = app.upload(reference, "reference clip", cfg.max_reference_seconds)
+    def _reference(self, template, reference) -> dict:
+        """The job's reference: the upload when there is one, else the template (checked to exist)."""
+        ref = self.app.upload(reference, "reference clip", self.cfg.max_reference_seconds)
         if ref:
             return {"reference": ref, "template": None}
         if not template:
             raise gr.Error("Pick a template or upload a reference clip or photo.")
         from ..templates import store
 
-        store.get_template(template, cfg.templates_path)  # readable error for unknown names
+        store.get_template(template, self.cfg.templates_path)  # readable error for unknown names
         return {"template": template, "reference": None}
 
-    def outputs_of(res: dict):
+    @staticmethod
+    def _outputs(res: dict):
         for w in res["summary"].get("warnings", []):
             gr.Warning(w)
         res["summary"].pop("video", None)  # a server path means nothing to the visitor
         return (res["video"], res["audio"], res["curves"], res["mel"], details_markdown(res["summary"]),
                 res["summary"])
 
+    # -- generation ---------------------------------------------------------------------------
     @readable
-    def generate(template, reference, reference_transcript, text, language, speed, steps, guidance, seed, size,
-                 engine, label, progress=gr.Progress()):
+    def generate(self, template, reference, reference_transcript, text, language, speed, steps, guidance, seed,
+                 size, engine, label, progress=gr.Progress()):
         """Reference (template name or uploaded clip/photo) + text → video, speech, pictures, details."""
         if not (text or "").strip():
             raise gr.Error("Type the text the person should say.")
-        if len(text) > cfg.max_text_chars:
-            raise gr.Error(f"The text has {len(text)} characters; the limit here is {cfg.max_text_chars}.")
-        if engine and engine not in engines:
-            raise gr.Error(f"The engine '{engine}' is not available here. Available: {', '.join(engines)}.")
-        job = {"kind": "generate", "out_dir": str(app.job_dir()), "text": text,
+        if len(text) > self.cfg.max_text_chars:
+            raise gr.Error(f"The text has {len(text)} characters; the limit here is {self.cfg.max_text_chars}.")
+        if engine and engine not in self.engines:
+            raise gr.Error(f"The engine '{engine}' is not available here. Available: {', '.join(self.engines)}.")
+        guidance = DEFAULTS.cfg_scale if guidance is None else guidance  # 0 is a valid guidance: no `or`
+        job = {"kind": "generate", "out_dir": str(self.app.job_dir()), "text": text,
                "reference_transcript": reference_transcript or "",
-               "options": {**options(language, speed, seed, size, label),
+               "options": {**self._options(language, speed, seed, size, label),
                            "engine": "neural" if engine == ENGINE_NEURAL else "offline",
-                           "nfe_steps": int(steps or 32), "cfg_scale": float(guidance if guidance is not None else 2.0)},
-               **reference_args(template, reference)}
-        return outputs_of(app.run(job, progress))
+                           "nfe_steps": int(steps or DEFAULTS.nfe_steps), "cfg_scale": float(guidance)},
+               **self._reference(template, reference)}
+        return self._outputs(self.app.run(job, progress))
 
     @readable
-    def generate_from_audio(template, reference, audio, transcript, language, seed, size, label,
+    def generate_from_audio(self, template, reference, audio, transcript, language, seed, size, label,
                             progress=gr.Progress()):
         """Reference + the user's own speech → lip-synced video."""
-        wav = app.upload(audio, "audio", cfg.max_audio_seconds, need_audio=True)
+        wav = self.app.upload(audio, "audio", self.cfg.max_audio_seconds, need_audio=True)
         if not wav:
             raise gr.Error("Upload or record the speech to lip-sync.")
-        job = {"kind": "generate", "out_dir": str(app.job_dir()), "audio": wav, "transcript": transcript or "",
-               "options": options(language, 1.0, seed, size, label), **reference_args(template, reference)}
-        return outputs_of(app.run(job, progress))
+        job = {"kind": "generate", "out_dir": str(self.app.job_dir()), "audio": wav, "transcript": transcript or "",
+               "options": self._options(language, DEFAULTS.speed, seed, size, label),
+               **self._reference(template, reference)}
+        return self._outputs(self.app.run(job, progress))
 
+    def example(self, template, text, language, progress=gr.Progress()):
+        return self.generate(template, None, "", text, language, DEFAULTS.speed, DEFAULTS.nfe_steps,
+                             DEFAULTS.cfg_scale, DEFAULTS.seed, DEFAULT_SIZE, ENGINE_OFFLINE, self.cfg.label,
+                             progress=progress)
+
+    # -- reference ----------------------------------------------------------------------------
     @readable
-    def transcribe_reference(reference, progress=gr.Progress()):
+    def transcribe_reference(self, reference, progress=gr.Progress()):
         """Analyse an uploaded reference: its transcript (ASR), language and tracked frames."""
-        ref = app.upload(reference, "reference clip", cfg.max_reference_seconds)
+        ref = self.app.upload(reference, "reference clip", self.cfg.max_reference_seconds)
         if not ref:
             return "", gr.update(value=None, visible=False), None
-        res = app.run({"kind": "analyze", "reference": ref, "out_dir": str(app.job_dir())}, progress)
+        res = self.app.run({"kind": "analyze", "reference": ref, "out_dir": str(self.app.job_dir())}, progress)
         for w in res["summary"].get("warnings", []):
             gr.Warning(w)
         return res["transcript"], gr.update(value=res["contact_sheet"], visible=True), res["summary"]
 
-    def template_transcript(name):
-        for t in app.templates():
+    def template_transcript(self, name):
+        for t in self.app.templates():
             if t.name == name:
                 return t.transcript
         return ""
 
-    def refreshed(selected=None):
+    def pick(self, evt: gr.SelectData):
+        """The template a gallery click chose (the gallery lists only templates with a thumbnail)."""
+        names_now = [name for _, _, name in self.app.gallery_entries()]
+        return names_now[evt.index] if evt.index is not None and evt.index < len(names_now) else None
+
+    # -- templates ----------------------------------------------------------------------------
+    def refreshed(self, selected=None):
+        """New values for both tabs' galleries and names, the delete list and the table (see ``wire``)."""
+        app = self.app
         names = app.template_names()
         value = selected if selected in names else (names[0] if names else None)
         return (gr.update(value=app.gallery()), gr.update(choices=names, value=value),
@@ -287,7 +314,7 @@ def build_app(cfg: AppConfig | None = None, runner=None):
                 gr.update(choices=names, value=None), app.table())
 
     @readable
-    def add_template(media, name, display_name, transcript, language, source, licence, consent,
+    def add_template(self, media, name, display_name, transcript, language, source, licence, consent,
                      progress=gr.Progress()):
         """Upload → analysed template; returns its contact sheet and the new list."""
         if not consent:
@@ -295,21 +322,21 @@ def build_app(cfg: AppConfig | None = None, runner=None):
         from ..templates import store
 
         store.check_name((name or "").strip())
-        path = app.upload(media, "clip", cfg.max_reference_seconds)
+        path = self.app.upload(media, "clip", self.cfg.max_reference_seconds)
         if not path:
             raise gr.Error("Upload a clip or a photo for the template.")
-        res = app.run({"kind": "add_template", "media": path, "name": name.strip(), "display_name": display_name,
-                       "transcript": transcript, "language": None if language in (None, "", "auto") else language,
-                       "source": source or "", "license": licence or "",
-                       "consent": "confirmed in the web app by the uploader", "out_dir": str(app.job_dir())},
-                      progress)
+        res = self.app.run({"kind": "add_template", "media": path, "name": name.strip(), "display_name": display_name,
+                            "transcript": transcript, "language": None if language in (None, "", "auto") else language,
+                            "source": source or "", "license": licence or "",
+                            "consent": "confirmed in the web app by the uploader", "out_dir": str(self.app.job_dir())},
+                           progress)
         for w in res.get("warnings", []):
             gr.Warning(w)
         msg = f"Added template **{res['name']}** ({res['language'] or 'language unknown'})."
-        return (res["contact_sheet"], msg, *refreshed(res["name"]))
+        return (res["contact_sheet"], msg, *self.refreshed(res["name"]))
 
     @readable
-    def delete_template(name):
+    def delete_template(self, name):
         """Delete a template you added (the bundled ones stay)."""
         from ..templates import store
 
@@ -317,155 +344,194 @@ def build_app(cfg: AppConfig | None = None, runner=None):
             raise gr.Error("Choose the template to delete.")
         if name in bundled_names():
             raise gr.Error(f"'{name}' is a bundled template and cannot be deleted here.")
-        store.delete_template(name, cfg.templates_path)
-        return (f"Deleted template **{name}**.", *refreshed())
+        store.delete_template(name, self.cfg.templates_path)
+        return (f"Deleted template **{name}**.", *self.refreshed())
 
-    def list_templates():
+    def list_templates(self):
         """Every template: name, display name, kind, language, transcript, licence, consent."""
-        return app.table()
+        return self.app.table()
 
-    def example(template, text, language, progress=gr.Progress()):
-        return generate(template, None, "", text, language, 1.0, 32, 2.0, 0, "720", ENGINE_OFFLINE, cfg.label,
-                        progress=progress)
 
+# -- the page -------------------------------------------------------------------------------------
+@dataclass
+class Picker:
+    """Where a tab's reference comes from: a template (gallery click or name) or the visitor's upload."""
+
+    gallery: gr.Gallery
+    template: gr.Dropdown
+    reference: gr.File
+
+
+def reference_picker(app: App, names: list[str], default: str | None, upload_label: str,
+                     elem_ids: tuple[str | None, str | None, str | None] = (None, None, None)) -> Picker:
+    """Template gallery, template name and reference upload: the same picker on the Text and Audio tabs."""
+    gallery_id, name_id, upload_id = elem_ids
+    return Picker(
+        gallery=gr.Gallery(value=app.gallery(), label="Templates (click one)", columns=5, height=150,
+                           allow_preview=False, object_fit="cover", elem_id=gallery_id, fit_columns=False,
+                           interactive=False, buttons=[]),
+        template=gr.Dropdown(choices=names, value=default, label="Template", elem_id=name_id, allow_custom_value=True),
+        reference=gr.File(label=upload_label, file_types=["video", "image"], type="filepath", elem_id=upload_id))
+
+
+def text_settings(h: Handlers) -> SimpleNamespace:
+    """The Text tab's advanced settings; every default is ``GenerateOptions``' own."""
+    neural = len(h.engines) > 1  # steps and guidance only mean something to the neural engine
+    with gr.Accordion("Advanced settings", open=False):
+        with gr.Row():
+            speed = gr.Slider(0.5, 2.0, value=DEFAULTS.speed, step=0.05, label="Speaking speed")
+            seed = gr.Number(value=DEFAULTS.seed, precision=0, label="Seed",
+                             info="The same seed repeats the voice's delivery and the motion; "
+                                  "another seed gives another take.")
+        with gr.Row():
+            size = gr.Dropdown(choices=SIZES, value=DEFAULT_SIZE, label="Output size")
+            engine = gr.Radio(choices=h.engines, value=ENGINE_OFFLINE, label="Engine",
+                              info=None if neural else
+                              "The neural DiT engine appears here once its checkpoint is set (TALKER_DIT_CHECKPOINT).")
+        with gr.Row():
+            steps = gr.Slider(4, 64, value=DEFAULTS.nfe_steps, step=1, label="Steps (NFE, neural engine)",
+                              interactive=neural)
+            guidance = gr.Slider(0.0, 5.0, value=DEFAULTS.cfg_scale, step=0.1, label="Guidance (neural engine)",
+                                 interactive=neural)
+        label = gr.Checkbox(value=h.cfg.label, label="Visible “AI-generated” label on the video "
+                                                     "(the file metadata always says so)")
+    return SimpleNamespace(speed=speed, seed=seed, size=size, engine=engine, steps=steps, guidance=guidance,
+                           label=label)
+
+
+def text_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamespace:
+    """Reference + text → video, with the bundled examples."""
+    with gr.Tab("Text → video", id="text"):
+        with gr.Row():
+            with gr.Column(scale=5):
+                pick = reference_picker(h.app, names, default, "…or upload your own reference clip / photo (used "
+                                        "instead of the template)", ("tpl-gallery", "tpl-name", "ref-upload"))
+                ref_sheet = gr.Image(label="Tracked reference", type="filepath", visible=False, height=200)
+                ref_transcript = gr.Textbox(label="What the reference says (filled by speech recognition; "
+                                                  "edit if wrong)", lines=2, elem_id="ref-transcript")
+                text = gr.Textbox(label="Text to speak", lines=4, max_length=h.cfg.max_text_chars,
+                                  placeholder="Type what the person should say…", elem_id="text-input")
+                language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
+                settings = text_settings(h)
+                go = gr.Button("Generate video", variant="primary", elem_id="generate-btn")
+            with gr.Column(scale=6):
+                video = gr.Video(label="Video", elem_id="out-video", autoplay=False)
+                audio_out = gr.Audio(label="Speech alone", type="filepath", elem_id="out-audio")
+                details = gr.Markdown(elem_id="out-details")
+                curves = gr.Image(label="Motion: jaw opening and head pose", type="filepath", show_label=False,
+                                  elem_id="out-curves")
+                mel = gr.Image(label="Mel spectrogram of the speech", type="filepath", show_label=False,
+                               elem_id="out-mel")
+                with gr.Accordion("Details (JSON)", open=False):
+                    summary = gr.JSON(label="Summary")
+        outs = [video, audio_out, curves, mel, details, summary]
+        gr.Examples(EXAMPLES, inputs=[pick.template, text, language], outputs=outs, fn=h.example,
+                    run_on_click=True, cache_examples=False, label="Examples (bundled template, offline)")
+    s = settings
+    return SimpleNamespace(pick=pick, ref_sheet=ref_sheet, ref_transcript=ref_transcript, summary=summary, go=go,
+                           outs=outs, inputs=[pick.template, pick.reference, ref_transcript, text, language, s.speed,
+                                              s.steps, s.guidance, s.seed, s.size, s.engine, s.label])
+
+
+def audio_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamespace:
+    """Reference + the visitor's own speech → lip-synced video."""
+    with gr.Tab("Audio → video", id="audio"):
+        with gr.Row():
+            with gr.Column(scale=5):
+                pick = reference_picker(h.app, names, default, "…or upload your own reference clip / photo (a muted "
+                                        "clip works too: dubbing)")
+                audio_in = gr.Audio(label="Your speech (upload or record)", type="filepath",
+                                    sources=["upload", "microphone"])
+                transcript = gr.Textbox(label="What the speech says (optional; recognised otherwise)")
+                language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
+                with gr.Accordion("Advanced settings", open=False):
+                    seed = gr.Number(value=DEFAULTS.seed, precision=0, label="Seed", info="Repeats the motion.")
+                    size = gr.Dropdown(choices=SIZES, value=DEFAULT_SIZE, label="Output size")
+                    label = gr.Checkbox(value=h.cfg.label, label="Visible “AI-generated” label")
+                go = gr.Button("Lip-sync video", variant="primary")
+            with gr.Column(scale=6):
+                video = gr.Video(label="Video")
+                audio_out = gr.Audio(label="Speech", type="filepath")
+                details = gr.Markdown()
+                curves = gr.Image(label="Motion: jaw opening and head pose", type="filepath", show_label=False)
+                mel = gr.Image(label="Mel spectrogram", type="filepath", show_label=False)
+                with gr.Accordion("Details (JSON)", open=False):
+                    summary = gr.JSON(label="Summary")
+    return SimpleNamespace(pick=pick, go=go, outs=[video, audio_out, curves, mel, details, summary],
+                           inputs=[pick.template, pick.reference, audio_in, transcript, language, seed, size, label])
+
+
+def templates_tab(h: Handlers, names: list[str]) -> SimpleNamespace:
+    """The template table; add one (analysed from an upload) or delete one the visitors added."""
+    with gr.Tab("Templates", id="templates"):
+        table = gr.Dataframe(value=h.app.table(), headers=["name", "display name", "kind", "language",
+                                                            "transcript", "licence", "consent"],
+                             interactive=False, label="Templates")
+        with gr.Row():
+            with gr.Column():
+                gr.Markdown("### Add a template")
+                media = gr.File(label="Clip (3–60 s, one face, speaking) or photo", file_types=["video", "image"],
+                                type="filepath")
+                name = gr.Textbox(label="Name (lowercase letters, digits, - or _)")
+                display = gr.Textbox(label="Display name (optional)")
+                transcript = gr.Textbox(label="Transcript (optional; recognised otherwise)")
+                language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
+                source = gr.Textbox(label="Source (optional)")
+                licence = gr.Textbox(label="Licence (optional)")
+                consent = gr.Checkbox(label="I have the right to use this person's face and voice")
+                add = gr.Button("Analyse and add", variant="primary")
+                add_msg = gr.Markdown()
+            with gr.Column():
+                sheet = gr.Image(label="Contact sheet (tracked landmarks)", type="filepath")
+                gr.Markdown("### Delete a template")
+                del_name = gr.Dropdown(choices=names, value=None, label="Template to delete", allow_custom_value=True)
+                delete = gr.Button("Delete", variant="stop")
+                del_msg = gr.Markdown()
+    return SimpleNamespace(table=table, add=add, add_msg=add_msg, sheet=sheet, del_name=del_name, delete=delete,
+                           del_msg=del_msg,
+                           add_inputs=[media, name, display, transcript, language, source, licence, consent])
+
+
+def wire(demo: gr.Blocks, h: Handlers, text, audio, tpl, default: str | None) -> None:
+    """Every event of the page. Jobs share one concurrency group sized to the worker pool; light events
+    skip the queue, so a full queue does not stop the page from loading."""
+    worker = {"concurrency_id": "worker", "concurrency_limit": h.cfg.concurrency}
+    text.go.click(h.generate, text.inputs, text.outs, api_name="generate", **worker)
+    audio.go.click(h.generate_from_audio, audio.inputs, audio.outs, api_name="generate_from_audio", **worker)
+    ref = text.pick.reference
+    ref.upload(h.transcribe_reference, ref, [text.ref_transcript, text.ref_sheet, text.summary],
+               api_name="transcribe_reference", **worker)
+    ref.clear(lambda name: (h.template_transcript(name), gr.update(value=None, visible=False)), text.pick.template,
+              [text.ref_transcript, text.ref_sheet], api_visibility="private", queue=False)
+    text.pick.template.change(h.template_transcript, text.pick.template, text.ref_transcript,
+                              api_visibility="private", queue=False)
+    # the order of Handlers.refreshed's values
+    lists = [text.pick.gallery, text.pick.template, audio.pick.gallery, audio.pick.template, tpl.del_name, tpl.table]
+    tpl.add.click(h.add_template, tpl.add_inputs, [tpl.sheet, tpl.add_msg, *lists], api_name="add_template", **worker)
+    tpl.delete.click(h.delete_template, tpl.del_name, [tpl.del_msg, *lists], api_name="delete_template", queue=False)
+    table_btn = gr.Button(visible=False)  # no visible control: an endpoint for clients only
+    table_btn.click(h.list_templates, None, tpl.table, api_name="list_templates", queue=False)
+    select = h.pick  # bound once: both galleries share one handler (and its concurrency id)
+    for pick in (text.pick, audio.pick):
+        pick.gallery.select(select, None, pick.template, api_visibility="private", queue=False)
+    demo.load(lambda: h.refreshed(default), None, lists, api_visibility="private", queue=False)
+
+
+def build_app(cfg: AppConfig | None = None, runner=None):
+    """The Blocks app; ``demo.talker`` is the ``App`` (config, worker pool) behind it."""
+    cfg = cfg or AppConfig.from_env()
+    app = App(cfg, runner)
+    h = Handlers(app)
     names = app.template_names()
     default = "astronaut" if "astronaut" in names else (names[0] if names else None)
     theme = gr.themes.Soft()
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3 * 3600), analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
-        with gr.Tab("Text → video", id="text"):
-            with gr.Row():
-                with gr.Column(scale=5):
-                    gallery = gr.Gallery(value=app.gallery(), label="Templates (click one)", columns=5, height=150,
-                                         allow_preview=False, object_fit="cover", elem_id="tpl-gallery",
-                                         fit_columns=False, interactive=False, buttons=[])
-                    template = gr.Dropdown(choices=names, value=default, label="Template", elem_id="tpl-name",
-                                           allow_custom_value=True)
-                    reference = gr.File(label="…or upload your own reference clip / photo (used instead of the "
-                                              "template)", file_types=["video", "image"], type="filepath",
-                                        elem_id="ref-upload")
-                    ref_sheet = gr.Image(label="Tracked reference", type="filepath", visible=False, height=200)
-                    ref_transcript = gr.Textbox(label="What the reference says (filled by speech recognition; "
-                                                      "edit if wrong)", lines=2, elem_id="ref-transcript")
-                    text = gr.Textbox(label="Text to speak", lines=4, max_length=cfg.max_text_chars,
-                                      placeholder="Type what the person should say…", elem_id="text-input")
-                    language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
-                    with gr.Accordion("Advanced settings", open=False):
-                        with gr.Row():
-                            speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speaking speed")
-                            seed = gr.Number(value=0, precision=0, label="Seed",
-                                             info="The same seed repeats the voice's delivery and the motion; "
-                                                  "another seed gives another take.")
-                        with gr.Row():
-                            size = gr.Dropdown(choices=SIZES, value="720", label="Output size")
-                            engine = gr.Radio(choices=engines, value=ENGINE_OFFLINE, label="Engine",
-                                              info=None if len(engines) > 1 else
-                                              "The neural DiT engine appears here once its checkpoint is set "
-                                              "(TALKER_DIT_CHECKPOINT).")
-                        with gr.Row():
-                            steps = gr.Slider(4, 64, value=32, step=1, label="Steps (NFE, neural engine)",
-                                              interactive=len(engines) > 1)
-                            guidance = gr.Slider(0.0, 5.0, value=2.0, step=0.1, label="Guidance (neural engine)",
-                                                 interactive=len(engines) > 1)
-                        label = gr.Checkbox(value=cfg.label, label="Visible “AI-generated” label on the video "
-                                                                   "(the file metadata always says so)")
-                    go = gr.Button("Generate video", variant="primary", elem_id="generate-btn")
-                with gr.Column(scale=6):
-                    video = gr.Video(label="Video", elem_id="out-video", autoplay=False)
-                    audio_out = gr.Audio(label="Speech alone", type="filepath", elem_id="out-audio")
-                    details = gr.Markdown(elem_id="out-details")
-                    curves = gr.Image(label="Motion: jaw opening and head pose", type="filepath", show_label=False,
-                                      elem_id="out-curves")
-                    mel = gr.Image(label="Mel spectrogram of the speech", type="filepath", show_label=False,
-                                   elem_id="out-mel")
-                    with gr.Accordion("Details (JSON)", open=False):
-                        summary = gr.JSON(label="Summary")
-            outs = [video, audio_out, curves, mel, details, summary]
-            gr.Examples(EXAMPLES, inputs=[template, text, language], outputs=outs, fn=example,
-                        run_on_click=True, cache_examples=False, label="Examples (bundled template, offline)")
-
-        with gr.Tab("Audio → video", id="audio"):
-            with gr.Row():
-                with gr.Column(scale=5):
-                    gallery_a = gr.Gallery(value=app.gallery(), label="Templates (click one)", columns=5,
-                                           height=150, allow_preview=False, object_fit="cover", fit_columns=False,
-                                           interactive=False, buttons=[])
-                    template_a = gr.Dropdown(choices=names, value=default, label="Template", allow_custom_value=True)
-                    reference_a = gr.File(label="…or upload your own reference clip / photo (a muted clip works too: dubbing)",
-                                          file_types=["video", "image"], type="filepath")
-                    audio_in = gr.Audio(label="Your speech (upload or record)", type="filepath",
-                                        sources=["upload", "microphone"])
-                    transcript_a = gr.Textbox(label="What the speech says (optional; recognised otherwise)")
-                    language_a = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
-                    with gr.Accordion("Advanced settings", open=False):
-                        seed_a = gr.Number(value=0, precision=0, label="Seed", info="Repeats the motion.")
-                        size_a = gr.Dropdown(choices=SIZES, value="720", label="Output size")
-                        label_a = gr.Checkbox(value=cfg.label, label="Visible “AI-generated” label")
-                    go_a = gr.Button("Lip-sync video", variant="primary")
-                with gr.Column(scale=6):
-                    video_a = gr.Video(label="Video")
-                    audio_out_a = gr.Audio(label="Speech", type="filepath")
-                    details_a = gr.Markdown()
-                    curves_a = gr.Image(label="Motion: jaw opening and head pose", type="filepath", show_label=False)
-                    mel_a = gr.Image(label="Mel spectrogram", type="filepath", show_label=False)
-                    with gr.Accordion("Details (JSON)", open=False):
-                        summary_a = gr.JSON(label="Summary")
-
-        with gr.Tab("Templates", id="templates"):
-            table = gr.Dataframe(value=app.table(), headers=["name", "display name", "kind", "language",
-                                                              "transcript", "licence", "consent"],
-                                 interactive=False, label="Templates")
-            with gr.Row():
-                with gr.Column():
-                    gr.Markdown("### Add a template")
-                    new_media = gr.File(label="Clip (3–60 s, one face, speaking) or photo",
-                                        file_types=["video", "image"], type="filepath")
-                    new_name = gr.Textbox(label="Name (lowercase letters, digits, - or _)")
-                    new_display = gr.Textbox(label="Display name (optional)")
-                    new_transcript = gr.Textbox(label="Transcript (optional; recognised otherwise)")
-                    new_language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
-                    new_source = gr.Textbox(label="Source (optional)")
-                    new_licence = gr.Textbox(label="Licence (optional)")
-                    new_consent = gr.Checkbox(label="I have the right to use this person's face and voice")
-                    add = gr.Button("Analyse and add", variant="primary")
-                    add_msg = gr.Markdown()
-                with gr.Column():
-                    sheet = gr.Image(label="Contact sheet (tracked landmarks)", type="filepath")
-                    gr.Markdown("### Delete a template")
-                    del_name = gr.Dropdown(choices=names, value=None, label="Template to delete", allow_custom_value=True)
-                    delete = gr.Button("Delete", variant="stop")
-                    del_msg = gr.Markdown()
+        text = text_tab(h, names, default)
+        audio = audio_tab(h, names, default)
+        tpl = templates_tab(h, names)
         gr.Markdown(DISCLAIMER)
-
-        worker = {"concurrency_id": "worker", "concurrency_limit": cfg.concurrency}
-        go.click(generate, [template, reference, ref_transcript, text, language, speed, steps, guidance, seed,
-                            size, engine, label], outs, api_name="generate", **worker)
-        go_a.click(generate_from_audio, [template_a, reference_a, audio_in, transcript_a, language_a, seed_a,
-                                         size_a, label_a],
-                   [video_a, audio_out_a, curves_a, mel_a, details_a, summary_a], api_name="generate_from_audio",
-                   **worker)
-        reference.upload(transcribe_reference, reference, [ref_transcript, ref_sheet, summary],
-                         api_name="transcribe_reference", **worker)
-        reference.clear(lambda name: (template_transcript(name), gr.update(value=None, visible=False)), template,
-                        [ref_transcript, ref_sheet], api_visibility="private", queue=False)
-        template.change(template_transcript, template, ref_transcript, api_visibility="private", queue=False)
-        lists = [gallery, template, gallery_a, template_a, del_name, table]
-        add.click(add_template, [new_media, new_name, new_display, new_transcript, new_language, new_source,
-                                 new_licence, new_consent], [sheet, add_msg, *lists], api_name="add_template",
-                  **worker)
-        delete.click(delete_template, del_name, [del_msg, *lists], api_name="delete_template", queue=False)
-        table_btn = gr.Button(visible=False)
-        table_btn.click(list_templates, None, table, api_name="list_templates", queue=False)
-
-        def pick(evt: gr.SelectData):
-            names_now = [name for _, _, name in app.gallery_entries()]
-            return names_now[evt.index] if evt.index is not None and evt.index < len(names_now) else None
-
-        gallery.select(pick, None, template, api_visibility="private", queue=False)
-        gallery_a.select(pick, None, template_a, api_visibility="private", queue=False)
-        # Light events skip the queue: a full queue must not stop the page from loading.
-        demo.load(lambda: refreshed(default), None, lists, api_visibility="private", queue=False)
-
+        wire(demo, h, text, audio, tpl, default)
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)
     demo.talker = app
     demo.talker_theme = theme

@@ -23,16 +23,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..audio import SAMPLE_RATE
+from ..model.config import HOP_LENGTH, N_MELS
 from ..model.dit import mel_frames_for_video, motion_to_mel_rate
 from ..model.text import PAD_ID, encode_batch, load_vocab
+from ..motion.code import FPS
 from ..text.metrics import join_words
 
 INDEX_NAME = "index.json"
 SHARD_DIR = "shards"
 FORMAT = "talker-shards"
 FORMAT_VERSION = 2  # 2: spaces between Latin-script words (v1 ran them together) and per-item word timings
-VIDEO_FPS = 25
-SAMPLES_PER_VIDEO_FRAME = 24000 // VIDEO_FPS  # 960
+VIDEO_FPS = FPS  # 25: an int, as the index's "motion_fps" has always recorded it
+SAMPLES_PER_VIDEO_FRAME = SAMPLE_RATE // VIDEO_FPS  # 960
 STD_FLOOR = 1e-2  # near-constant channels must not blow up to huge normalised values
 VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".m4v"}
 _LANG_PREFIX = re.compile(r"^([a-z]{2})_")
@@ -146,17 +149,12 @@ def prepare(video_dir: str | Path, out_dir: str | Path, *, max_clips: int | None
     """Analyse every clip under ``video_dir`` (cached by content) and write shards + index."""
     from ..pipeline import PipelineConfig, TalkerPipeline
     from ..reference.analysis import AnalysisConfig
-    from ..reference.cache import content_hash
 
     out = Path(out_dir)
     (out / SHARD_DIR).mkdir(parents=True, exist_ok=True)
-    held_hashes: dict[str, str] = {}
-    for h in holdout or []:
-        for p in (list_videos(h) if Path(h).is_dir() else [Path(h)]):
-            held_hashes[content_hash(p)] = p.name
+    held_hashes = _held_out_hashes(holdout)
     if face_model is None:
-        default = Path(__file__).resolve().parents[3] / "shared" / "models" / "face_landmarker.task"
-        face_model = str(default) if default.is_file() else None
+        face_model = _default_face_model()
     pipe = TalkerPipeline(PipelineConfig(analysis=AnalysisConfig(min_seconds=min_seconds, face_model=face_model)))
     vocab = load_vocab()
     items, skipped, held = [], [], []
@@ -168,55 +166,98 @@ def prepare(video_dir: str | Path, out_dir: str | Path, *, max_clips: int | None
         if max_clips is not None and len({it["clip"] for it in items}) >= max_clips:
             break
         rel = vid.relative_to(root)
-        digest = content_hash(vid)
-        if digest in held_hashes:
-            held.append({"clip": str(rel), "same_as": held_hashes[digest]})
-            log(f"[{k + 1}/{len(videos)}] {rel}: held out (same content as {held_hashes[digest]})")
+        step = f"[{k + 1}/{len(videos)}] {rel}"
+        found = _analyse_clip(pipe, vid, rel, held_hashes, held, skipped, step, segment_seconds, min_seconds, log)
+        if found is None:
             continue
-        try:
-            feats = pipe.analyze(vid, language=language_hint(vid.name))
-        except Exception as exc:  # noqa: BLE001 - one bad clip must not stop a dataset build
-            skipped.append({"clip": str(rel), "reason": f"{type(exc).__name__}: {str(exc)[:160]}"})
-            log(f"[{k + 1}/{len(videos)}] {rel}: skipped ({skipped[-1]['reason']})")
-            continue
-        if feats.kind != "video" or feats.audio is None:
-            skipped.append({"clip": str(rel), "reason": "no video or no audio"})
-            continue
-        segs = segment_words(feats.words, feats.frames, segment_seconds, min_seconds)
-        if not segs and feats.transcript.strip():
-            segs = [Segment(0, feats.frames, feats.transcript.strip())]
-        if not segs:
-            skipped.append({"clip": str(rel), "reason": "no transcript"})
-            log(f"[{k + 1}/{len(videos)}] {rel}: skipped (no transcript)")
-            continue
-        # flat folder: one person per file; VoxCeleb/HDTF trees: the top folder is the person
-        speaker = speaker_of(vid.name) if rel.parent == Path(".") else rel.parts[0]
-        for j, seg in enumerate(segs):
-            motion = feats.motion[seg.start:seg.end]
-            audio = feats.audio[seg.start * SAMPLES_PER_VIDEO_FRAME: seg.end * SAMPLES_PER_VIDEO_FRAME]
-            mel = _mel_of(audio)
-            assert mel.shape[0] == mel_frames_for_video(motion.shape[0]), (mel.shape, motion.shape)
-            sid = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', rel.with_suffix('').as_posix())}_{j:03d}"
-            n_tok = write_shard(out / SHARD_DIR / f"{sid}.safetensors", mel, motion, seg.text)
-            unknown = vocab.unknown(_tokens(seg.text))
-            items.append({
-                "id": sid, "file": f"{SHARD_DIR}/{sid}.safetensors", "clip": str(rel), "speaker": speaker,
-                "language": feats.language or language_hint(vid.name) or "", "transcript": seg.text,
-                "text_tokens": n_tok, "unknown_tokens": unknown, "mel_frames": int(mel.shape[0]),
-                "motion_frames": int(motion.shape[0]), "seconds": round(motion.shape[0] / VIDEO_FPS, 3),
-                "span_frames": [seg.start, seg.end], "words": seg.words, "face_ratio": round(float(feats.face_ratio), 4),
-                "motion_valid": bool(feats.face_ratio >= 0.5),
-            })
-            if items[-1]["motion_valid"]:
-                motions.append(motion)
-        log(f"[{k + 1}/{len(videos)}] {rel}: {feats.duration:.1f} s, {len(segs)} segment(s), "
+        feats, segs = found
+        _write_clip_shards(out, vid, rel, feats, segs, vocab, items, motions)
+        log(f"{step}: {feats.duration:.1f} s, {len(segs)} segment(s), "
             f"lang {feats.language or '?'}, {len(feats.transcript)} chars")
     if not items:
         raise RuntimeError(f"no usable clips under {video_dir} ({len(skipped)} skipped)")
+    return _write_index(out, video_dir, vocab, motions, held, skipped, items, t0)
+
+
+def _held_out_hashes(holdout: list[str | Path] | None) -> dict[str, str]:
+    """Content hash -> file name of every held-out clip (a folder stands for the videos in it)."""
+    from ..reference.cache import content_hash
+
+    held_hashes: dict[str, str] = {}
+    for h in holdout or []:
+        for p in (list_videos(h) if Path(h).is_dir() else [Path(h)]):
+            held_hashes[content_hash(p)] = p.name
+    return held_hashes
+
+
+def _default_face_model() -> str | None:
+    """``shared/models/face_landmarker.task`` beside the project, when it is there."""
+    default = Path(__file__).resolve().parents[3] / "shared" / "models" / "face_landmarker.task"
+    return str(default) if default.is_file() else None
+
+
+def _analyse_clip(pipe, vid: Path, rel: Path, held_hashes: dict[str, str], held: list[dict], skipped: list[dict],
+                  step: str, segment_seconds: float, min_seconds: float, log):
+    """``(features, segments)`` of one clip, or None when it is held out or unusable (noted in
+    ``held`` / ``skipped``)."""
+    from ..reference.cache import content_hash
+
+    digest = content_hash(vid)
+    if digest in held_hashes:
+        held.append({"clip": str(rel), "same_as": held_hashes[digest]})
+        log(f"{step}: held out (same content as {held_hashes[digest]})")
+        return None
+    try:
+        feats = pipe.analyze(vid, language=language_hint(vid.name))
+    except Exception as exc:  # noqa: BLE001 - one bad clip must not stop a dataset build
+        skipped.append({"clip": str(rel), "reason": f"{type(exc).__name__}: {str(exc)[:160]}"})
+        log(f"{step}: skipped ({skipped[-1]['reason']})")
+        return None
+    if feats.kind != "video" or feats.audio is None:
+        skipped.append({"clip": str(rel), "reason": "no video or no audio"})
+        return None
+    segs = segment_words(feats.words, feats.frames, segment_seconds, min_seconds)
+    if not segs and feats.transcript.strip():
+        segs = [Segment(0, feats.frames, feats.transcript.strip())]
+    if not segs:
+        skipped.append({"clip": str(rel), "reason": "no transcript"})
+        log(f"{step}: skipped (no transcript)")
+        return None
+    return feats, segs
+
+
+def _write_clip_shards(out: Path, vid: Path, rel: Path, feats, segs: list[Segment], vocab, items: list[dict],
+                       motions: list[np.ndarray]) -> None:
+    """One shard per segment of a clip; its index entries go to ``items``, its usable motion to ``motions``."""
+    # flat folder: one person per file; VoxCeleb/HDTF trees: the top folder is the person
+    speaker = speaker_of(vid.name) if rel.parent == Path(".") else rel.parts[0]
+    for j, seg in enumerate(segs):
+        motion = feats.motion[seg.start:seg.end]
+        audio = feats.audio[seg.start * SAMPLES_PER_VIDEO_FRAME: seg.end * SAMPLES_PER_VIDEO_FRAME]
+        mel = _mel_of(audio)
+        assert mel.shape[0] == mel_frames_for_video(motion.shape[0]), (mel.shape, motion.shape)
+        sid = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', rel.with_suffix('').as_posix())}_{j:03d}"
+        n_tok = write_shard(out / SHARD_DIR / f"{sid}.safetensors", mel, motion, seg.text)
+        unknown = vocab.unknown(_tokens(seg.text))
+        items.append({
+            "id": sid, "file": f"{SHARD_DIR}/{sid}.safetensors", "clip": str(rel), "speaker": speaker,
+            "language": feats.language or language_hint(vid.name) or "", "transcript": seg.text,
+            "text_tokens": n_tok, "unknown_tokens": unknown, "mel_frames": int(mel.shape[0]),
+            "motion_frames": int(motion.shape[0]), "seconds": round(motion.shape[0] / VIDEO_FPS, 3),
+            "span_frames": [seg.start, seg.end], "words": seg.words, "face_ratio": round(float(feats.face_ratio), 4),
+            "motion_valid": bool(feats.face_ratio >= 0.5),
+        })
+        if items[-1]["motion_valid"]:
+            motions.append(motion)
+
+
+def _write_index(out: Path, video_dir: str | Path, vocab, motions: list[np.ndarray], held: list[dict],
+                 skipped: list[dict], items: list[dict], t0: float) -> dict:
+    """Write ``index.json`` (with the training set's motion statistics) and return it."""
     mean, std = motion_stats(motions)
     index = {
         "format": FORMAT, "version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "source_dir": str(Path(video_dir).resolve()), "mel": {"sample_rate": 24000, "hop": 256, "bins": 100},
+        "source_dir": str(Path(video_dir).resolve()), "mel": {"sample_rate": SAMPLE_RATE, "hop": HOP_LENGTH, "bins": N_MELS},
         "motion_fps": VIDEO_FPS, "vocab": str(vocab.source), "vocab_size": len(vocab),
         "motion_mean": mean.tolist(), "motion_std": std.tolist(),
         "stats": summarize(items), "held_out": held, "skipped": skipped, "items": items,

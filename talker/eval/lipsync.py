@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BILABIAL = frozenset({"P", "B", "M"})
+from ..audio.signal import audio_feature, fill_nan, gauss_smooth, highpass, peak, xcorr
+from ..phones import BILABIAL
+
 OPEN_VOWELS = frozenset({"AA", "AE", "AO", "AW", "AY", "AH", "EH", "ER", "EY", "OW"})
 CLOSED_RATIO = 0.35  # a bilabial counts as closed below this share of the median open-vowel opening
 MIN_VOWEL_S = 0.06
@@ -102,71 +104,7 @@ def bilabial_lag(mouth_open: np.ndarray, fps: float, alignment, max_lag: int = 8
             "scores": [round(float(v), 3) for v in score]}
 
 
-# --------------------------------------------------------------------------- signal helpers
-
-
-def _fill_nan(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64).copy()
-    bad = ~np.isfinite(x)
-    if bad.all():
-        return np.zeros_like(x)
-    if bad.any():
-        idx = np.arange(x.size)
-        x[bad] = np.interp(idx[bad], idx[~bad], x[~bad])
-    return x
-
-
-def _moving_average(x: np.ndarray, width: int) -> np.ndarray:
-    if width <= 1:
-        return x.copy()
-    k = np.ones(width) / width
-    pad = width // 2
-    xp = np.pad(x, (pad, width - 1 - pad), mode="edge")
-    return np.convolve(xp, k, mode="valid")
-
-
-def highpass(x: np.ndarray, fps: float, seconds: float = 1.0) -> np.ndarray:
-    """x minus its moving average over ``seconds``: drops loudness and head-pose drifts."""
-    return x - _moving_average(x, max(3, int(round(seconds * fps)) | 1))
-
-
-def _gauss_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0:
-        return x
-    r = max(1, int(math.ceil(3 * sigma)))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    return np.convolve(np.pad(x, r, mode="edge"), k, mode="valid")
-
-
-def _frames_spectrum(audio: np.ndarray, sr: int, frames: int, fps: float, win_s: float = 0.04):
-    """|STFT|² with one window centred on each video frame's time stamp i / fps."""
-    x = np.asarray(audio, dtype=np.float64)
-    win = max(16, int(round(win_s * sr)))
-    n_fft = 1 << (win - 1).bit_length()
-    centres = np.round(np.arange(frames) * sr / fps).astype(int)
-    padded = np.pad(x, (win // 2, win + max(0, int(centres[-1]) - x.size) if frames else win))
-    idx = centres[:, None] + np.arange(win)[None, :]
-    segs = padded[idx] * np.hanning(win)[None, :]
-    spec = np.abs(np.fft.rfft(segs, n_fft, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    return spec, freqs
-
-
-def audio_feature(audio: np.ndarray, sr: int, frames: int, fps: float, kind: str = "band") -> np.ndarray:
-    """One value per video frame: 'rms' (log RMS), 'band' (log 300–3000 Hz energy) or 'flux'
-    (positive spectral flux of the log band spectrum: energy onsets)."""
-    spec, freqs = _frames_spectrum(audio, sr, frames, fps)
-    if kind == "rms":
-        return np.log(spec.sum(axis=1) + 1e-10)
-    sel = (freqs >= 300.0) & (freqs <= 3000.0)
-    if kind == "band":
-        return np.log(spec[:, sel].sum(axis=1) + 1e-10)
-    if kind == "flux":
-        logspec = np.log(spec[:, sel] + 1e-8)
-        d = np.diff(logspec, axis=0, prepend=logspec[:1])
-        return np.maximum(d, 0.0).mean(axis=1)
-    raise ValueError(f"unknown audio feature {kind!r}")
+# --------------------------------------------------------------------------- phone openness
 
 
 # Mouth openness expected for each phone class: what the lips must do, not how loud it is.
@@ -183,43 +121,10 @@ def openness_target(alignment, frames: int, fps: float, sigma: float = 1.0) -> n
     for p in alignment.phones:
         sel = (times >= p.start) & (times < p.end)
         t[sel] = _OPENNESS.get(p.symbol, _CONSONANT_OPENNESS)
-    return _gauss_smooth(t, sigma)
+    return gauss_smooth(t, sigma)
 
 
-# --------------------------------------------------------------------------- cross-correlation
-
-
-def xcorr(a: np.ndarray, b: np.ndarray, max_lag: int, weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(lags, Pearson r per lag); lag > 0 means ``a`` leads ``b`` (a[t] pairs with b[t + lag])."""
-    n = min(a.size, b.size)
-    a, b = a[:n], b[:n]
-    w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)[:n]
-    lags = np.arange(-max_lag, max_lag + 1)
-    rs = np.zeros(lags.size)
-    for j, lag in enumerate(lags):
-        if lag >= 0:
-            x, y, ww = a[: n - lag], b[lag:], w[: n - lag] * w[lag:]
-        else:
-            x, y, ww = a[-lag:], b[: n + lag], w[-lag:] * w[: n + lag]
-        if ww.sum() < 5:
-            continue
-        mx, my = np.average(x, weights=ww), np.average(y, weights=ww)
-        cov = np.average((x - mx) * (y - my), weights=ww)
-        vx, vy = np.average((x - mx) ** 2, weights=ww), np.average((y - my) ** 2, weights=ww)
-        rs[j] = cov / math.sqrt(vx * vy) if vx > 0 and vy > 0 else 0.0
-    return lags, rs
-
-
-def _peak(lags: np.ndarray, rs: np.ndarray) -> tuple[float, float, int]:
-    """(sub-frame lag by parabolic interpolation, peak r, integer lag)."""
-    k = int(np.argmax(rs))
-    lag = float(lags[k])
-    if 0 < k < rs.size - 1:
-        y0, y1, y2 = rs[k - 1], rs[k], rs[k + 1]
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            lag += float(np.clip(0.5 * (y0 - y2) / den, -0.5, 0.5))
-    return lag, float(rs[k]), int(lags[k])
+# --------------------------------------------------------------------------- audio-visual offset
 
 
 FEATURES = ("rms", "band", "band_hp", "onset", "phones", "phones_hp", "combined")
@@ -257,7 +162,7 @@ def _pair(feature: str, m: np.ndarray, audio, sr: int, fps: float, alignment, hp
         return highpass(m, fps, hp_seconds), highpass(audio_feature(audio, sr, n, fps, "band"), fps, hp_seconds)
     if feature == "onset":
         # Opening speed against energy onsets: timing of transitions, blind to how loud or how wide.
-        return np.gradient(_gauss_smooth(m, 1.0)), _gauss_smooth(audio_feature(audio, sr, n, fps, "flux"), 1.0)
+        return np.gradient(gauss_smooth(m, 1.0)), gauss_smooth(audio_feature(audio, sr, n, fps, "flux"), 1.0)
     raise ValueError(f"unknown feature {feature!r}; use one of {FEATURES} or 'auto'")
 
 
@@ -276,7 +181,7 @@ def av_offset(mouth_open: np.ndarray, audio: np.ndarray | None, sr: int, fps: fl
     On 14 real clips 'combined' fell inside the range of lags where bilabial closure is best on all
     but one (off by 1.7 frames) and recovered known shifts of ±3–5 frames within 0.3 frame.
     """
-    m = _fill_nan(mouth_open)
+    m = fill_nan(mouth_open)
     if feature == "auto":
         feature = "combined" if alignment is not None else "onset"
     parts = ("phones", "onset") if feature == "combined" else (feature,)
@@ -288,7 +193,7 @@ def av_offset(mouth_open: np.ndarray, audio: np.ndarray | None, sr: int, fps: fl
         zs.append(np.arctanh(np.clip(rs, -0.999, 0.999)))
     if len(zs) > 1:
         rs = np.tanh(np.mean(zs, axis=0))
-    lag_fine, r, lag = _peak(lags, rs)
+    lag_fine, r, lag = peak(lags, rs)
     far = np.abs(lags - lag) > 2
     margin = float(r - rs[far].max()) if far.any() else 0.0
     return Offset(lag, lag_fine, r, feature, margin, [round(float(v), 4) for v in rs])

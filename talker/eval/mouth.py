@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion.geometry import mouth_opening  # noqa: F401 - the measure lives with the tracker
+from ..audio import SAMPLE_RATE
+from ..motion.code import FPS
+from ..tracking.geometry import mouth_opening  # noqa: F401 - the measure lives with the tracker
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,8 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def track_video(path: str | Path, fps: float = 25.0, *, sample_rate: int = 24000, smooth: bool = False,
-                backend: str = "auto", use_cache: bool = True) -> VideoTrack:
+def track_video(path: str | Path, fps: float = float(FPS), *, sample_rate: int = SAMPLE_RATE,
+                smooth: bool = False, backend: str = "auto", use_cache: bool = True) -> VideoTrack:
     """Landmarks of every frame of ``path`` (resampled to ``fps``) plus its audio, cached by content.
 
     Tracking is unsmoothed by default: an evaluation must see the lips the video shows, and the
@@ -62,9 +64,9 @@ def track_video(path: str | Path, fps: float = 25.0, *, sample_rate: int = 24000
     """
     from ..media import decode
     from ..media.probe import check_file, probe
-    from ..motion.landmarker_model import find_face_landmarker
-    from ..motion.tracker import track_frames
     from ..paths import cache_dir, private_tmp
+    from ..tracking.landmarker_model import find_face_landmarker
+    from ..tracking.tracker import track_frames
 
     p = check_file(path)
     # Key on the backend that will really run: a face-mesh fallback result must not be reused
@@ -102,7 +104,3 @@ def track_video(path: str | Path, fps: float = 25.0, *, sample_rate: int = 24000
         tmp.replace(cdir / "track.npz")  # last: its presence marks a complete entry
     return out
 
-
-def mouth_from_video(path: str | Path, fps: float = 25.0, **kw) -> np.ndarray:
-    """(T,) mouth opening of every frame of a video (NaN where no face was found)."""
-    return track_video(path, fps, **kw).mouth

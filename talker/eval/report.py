@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from ..motion.code import FPS, HEAD_ROTATION
 
 
@@ -49,7 +50,7 @@ def hear(audio: np.ndarray, sample_rate: int, text: str | None = None):
     which language it is, so Whisper detects it; if it hears anything but English, the English
     reading is tried too and the one closer to the text is kept: a transcript in the wrong
     language is never a fair reading of the speech."""
-    from ..text.asr import transcribe
+    from ..asr import transcribe
     from ..text.metrics import wer
 
     lang = asr_language(text)
@@ -66,9 +67,9 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     from ..align.phones import align
     from ..media import decode
     from ..media.probe import probe
-    from ..motion.tracker import smooth_rotation, track_frames
     from ..pipeline import TalkerPipeline
     from ..text.metrics import wer
+    from ..tracking.tracker import smooth_rotation, track_frames
     from .identity import embeddings, identity_distance
     from .lipsync import av_offset, bilabial_scores
     from .mouth import mouth_opening
@@ -80,10 +81,10 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     info = probe(video)
     tr = track_frames(decode.iter_frames(video, FPS, info=info), FPS, model_path=face_model, smooth=False,
                       source_name=video.name)
-    audio = decode.read_audio(video, 24000, info=info)
+    audio = decode.read_audio(video, SAMPLE_RATE, info=info)
     # the output's language is the text's, not the reference's (a German anchor can speak English)
     lang = asr_language(text)
-    heard = hear(audio, 24000, text)
+    heard = hear(audio, SAMPLE_RATE, text)
     said = text if text and text.strip() else heard.text
     out: dict = {"video": video.name, "reference": Path(reference).name, "frames": tr.num_frames,
                  "face_ratio": round(tr.face_ratio, 4), "text": said, "heard": heard.text}
@@ -91,7 +92,7 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     mouth = mouth_opening(tr.landmarks)
     mouth[~tr.detected] = np.nan
     try:
-        al = align(audio, 24000, said, lang or heard.language or "en")
+        al = align(audio, SAMPLE_RATE, said, lang or heard.language or "en")
     except Exception as e:  # noqa: BLE001 - reported, the other measures still run
         al = None
         out["alignment_error"] = str(e)
@@ -99,7 +100,7 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
         b = bilabial_scores(mouth, FPS, al)
         out.update(bilabial_closed=round(b["closed"], 4), bilabial_auc=round(b["auc"], 4),
                    bilabial_count=b["n_bilabial"], bilabial_failures=b["failures"])
-    off = av_offset(mouth, audio, 24000, FPS, alignment=al)
+    off = av_offset(mouth, audio, SAMPLE_RATE, FPS, alignment=al)
     # margin: peak r minus the best r more than 2 frames away; near 0 the lag is ambiguous (short or
     # repetitive speech can put a second, spurious peak at another lag)
     out.update(av_offset_frames=off.lag, mouth_audio_corr=round(off.r, 4), av_feature=off.feature,
@@ -108,15 +109,15 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
         # the reference is measured the same way as the output: unsmoothed tracking of the file
         from .mouth import track_video
 
-        vt = track_video(reference, FPS, sample_rate=24000)
+        vt = track_video(reference, FPS, sample_rate=SAMPLE_RATE)
         try:
-            ref_al = align(vt.audio, 24000, ref.transcript, ref.language or "en") if ref.transcript else None
+            ref_al = align(vt.audio, SAMPLE_RATE, ref.transcript, ref.language or "en") if ref.transcript else None
         except Exception:  # noqa: BLE001 - the audio-only feature still gives a figure
             ref_al = None
-        ref_off = av_offset(vt.mouth, vt.audio, 24000, FPS, alignment=ref_al)
+        ref_off = av_offset(vt.mouth, vt.audio, SAMPLE_RATE, FPS, alignment=ref_al)
         out.update(reference_mouth_audio_corr=round(ref_off.r, 4), reference_av_offset_frames=ref_off.lag,
                    mouth_audio_corr_ratio=round(off.r / ref_off.r, 4) if ref_off.r > 1e-6 else None)
-        out["speaker_similarity"] = round(speaker_similarity(audio, 24000, ref.audio, ref.sample_rate), 4)
+        out["speaker_similarity"] = round(speaker_similarity(audio, SAMPLE_RATE, ref.audio, ref.sample_rate), 4)
     else:
         out["speaker_similarity"] = None
     if ref.kind == "video":  # a muted clip still has head motion to compare with

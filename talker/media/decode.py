@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from ..errors import MediaDecodeError, NoAudioError
+from ..motion.code import FPS
 from . import ffmpeg
 from .probe import MediaInfo, check_file, probe
 
@@ -36,7 +38,7 @@ def _span_args(start: float | None, duration: float | None) -> list[str]:
 
 def read_audio(
     path: str | os.PathLike,
-    sample_rate: int = 24000,
+    sample_rate: int = SAMPLE_RATE,
     *,
     start: float | None = None,
     duration: float | None = None,
@@ -63,7 +65,7 @@ def read_audio(
 
 def iter_frames(
     path: str | os.PathLike,
-    fps: float = 25.0,
+    fps: float = float(FPS),
     *,
     start: float | None = None,
     duration: float | None = None,

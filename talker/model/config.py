@@ -14,13 +14,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from ..motion.code import MOTION_DIM
 from .text import default_vocab_size
 
 CONFIG_VERSION = 1
-SAMPLE_RATE = 24000
+# The mel front end F5-TTS trains on and Vocos was trained with, on audio at the pipeline's
+# rate (talker.audio.SAMPLE_RATE, 24 kHz): the model's mel bins and the vocoder's STFT.
+N_FFT = 1024
 HOP_LENGTH = 256
+WIN_LENGTH = 1024
 N_MELS = 100
-MOTION_DIM = 61
 
 
 @dataclass

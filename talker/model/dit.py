@@ -34,7 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import HOP_LENGTH, SAMPLE_RATE, ModelConfig
+from ..audio import SAMPLE_RATE
+from ..motion.code import FPS
+from .config import HOP_LENGTH, ModelConfig
 from .modules import (
     AdaLNFinal,
     DiTBlock,
@@ -48,7 +50,7 @@ from .modules import (
 )
 
 MEL_FPS = SAMPLE_RATE / HOP_LENGTH  # 93.75
-VIDEO_FPS = 25.0
+VIDEO_FPS = float(FPS)  # 25.0
 
 
 # --------------------------------------------------------------------------- frame-rate conversion

@@ -17,15 +17,16 @@ with ``--audio-given`` learned this job, others are only used for it when asked 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from ..errors import InputError, ModelUnavailableError
+from ..motion.base import Motion, MotionGenerator
 from ..motion.code import stretch
-
-SAMPLE_RATE = 24000
+from ..speech.contract import Speech
 
 
 @dataclass
@@ -49,17 +50,6 @@ class NeuralConfig:
     @property
     def configured(self) -> bool:
         return bool(self.checkpoint or self.f5_checkpoint)
-
-
-@dataclass
-class NeuralSpeech:
-    audio: np.ndarray  # 24 kHz mono float32
-    sample_rate: int
-    motion: np.ndarray | None  # (frames, 61) at 25 fps, or None for an audio-only model
-    text: str  # what was spoken (normalised)
-    language: str
-    label: str  # which model and vocoder ran
-    warnings: list[str] = field(default_factory=list)
 
 
 def _device(name: str):
@@ -111,7 +101,9 @@ class NeuralEngine:
         return self._model
 
     def speak(self, feats, text: str, *, language: str | None = None, speed: float = 1.0, seed: int = 0,
-              nfe_steps: int = 32, cfg_scale: float = 2.0, max_chars: int = 5000) -> NeuralSpeech:
+              nfe_steps: int, cfg_scale: float, max_chars: int) -> Speech:
+        """The text in the reference's voice (its clip is the prompt), with the face sampled jointly
+        when the checkpoint has a motion stream (``Speech.motion``, else None)."""
         from ..speech.base import prepare_text
         from ..text.split import split_text
         from .infer import generate
@@ -132,7 +124,7 @@ class NeuralEngine:
         audio, motion = _join([np.asarray(p.audio, dtype=np.float32) for p in pieces],
                               [p.motion for p in pieces] if pieces and pieces[0].motion is not None else None)
         label = f"{self.source} + {getattr(vocoder, 'label', type(vocoder).__name__)}"
-        return NeuralSpeech(audio, SAMPLE_RATE, motion, spoken, lang, label, warnings)
+        return Speech(audio, SAMPLE_RATE, [], spoken, lang, label, warnings, motion, source="neural")
 
     @property
     def audio_driven(self) -> bool:
@@ -142,7 +134,7 @@ class NeuralEngine:
         return getattr(model, "motion", None) is not None and float(info.get("audio_given") or 0) > 0
 
     def animate(self, feats, audio: np.ndarray, sample_rate: int, text: str, *, num_frames: int, seed: int = 0,
-                nfe_steps: int = 32, cfg_scale: float = 2.0, chunk_seconds: float = 15.0
+                nfe_steps: int, cfg_scale: float, chunk_seconds: float = 15.0
                 ) -> tuple[np.ndarray | None, str, list[str]]:
         """Motion (``num_frames`` at 25 fps) for the given speech: (motion or None, label, warnings).
 
@@ -181,6 +173,26 @@ class NeuralEngine:
         return prompt_from_features(feats)
 
 
+class NeuralMotion:
+    """The motion stage over the joint model: the face for given speech (``NeuralEngine.animate``).
+    A checkpoint without a motion stream hands the job to ``fallback`` (with a warning)."""
+
+    def __init__(self, engine: NeuralEngine, fallback: MotionGenerator, *, nfe_steps: int, cfg_scale: float) -> None:
+        self.engine, self.fallback = engine, fallback
+        self.nfe_steps, self.cfg_scale = nfe_steps, cfg_scale
+        self.name = "neural DiT"
+
+    def generate(self, speech: Speech, reference, *, num_frames: int, seed: int = 0) -> Motion:
+        codes, label, warnings = self.engine.animate(reference, speech.audio, speech.sample_rate, speech.text,
+                                                     num_frames=num_frames, seed=seed, nfe_steps=self.nfe_steps,
+                                                     cfg_scale=self.cfg_scale)
+        if codes is None:
+            motion = self.fallback.generate(speech, reference, num_frames=num_frames, seed=seed)
+            motion.warnings[:0] = warnings
+            return motion
+        return Motion(codes, f"{self.name} ({label})", warnings, neural=True)
+
+
 def _short(source: str) -> str:
     """The last two parts of a path or repo id: enough to recognise, no server paths shown."""
     return "/".join(Path(str(source)).parts[-2:])
@@ -192,32 +204,19 @@ def _join(audios: list[np.ndarray], motions: list[np.ndarray] | None, fade_s: fl
     piece's motion is stretched to its own audio and held through the silence after it, so the
     face stays on the words. Nothing is trimmed (that would shift the motion against the audio).
     Returns (audio, motion with exactly ``frames_for_audio(len(audio))`` frames, or None)."""
+    from ..audio.join import join_with_fades, limit_peak
     from ..video.encode import frames_for_audio
     from .dit import VIDEO_FPS
 
     fps = int(VIDEO_FPS)
-    k = int(fade_s * SAMPLE_RATE)
-    gap = np.zeros(int(gap_s * SAMPLE_RATE), dtype=np.float32)
-    out: list[np.ndarray] = []
-    for i, a in enumerate(audios):
-        a = a.copy()
-        m = min(k, a.size)
-        if i > 0 and m:
-            a[:m] *= np.linspace(0, 1, m, dtype=np.float32)
-        if i < len(audios) - 1 and m:
-            a[-m:] *= np.linspace(1, 0, m, dtype=np.float32)
-        out.append(a)
-        if i < len(audios) - 1:
-            out.append(gap)
-    audio = np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
-    if peak > 0.99:
-        audio = audio * np.float32(0.99 / peak)
+    gap = int(gap_s * SAMPLE_RATE)
+    audio, _ = join_with_fades(audios, [gap] * (len(audios) - 1), int(fade_s * SAMPLE_RATE))
+    audio = limit_peak(audio)
     if not motions:
         return audio, None
     parts, done = [], 0
     for i, (a, mo) in enumerate(zip(audios, motions, strict=True)):
-        end = done + a.size + (gap.size if i < len(audios) - 1 else 0)
+        end = done + a.size + (gap if i < len(audios) - 1 else 0)
         want = frames_for_audio(end, SAMPLE_RATE, fps) - frames_for_audio(done, SAMPLE_RATE, fps)
         speech = min(want, max(1, round(a.size * fps / SAMPLE_RATE)))
         stretched = stretch(mo, speech)

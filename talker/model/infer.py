@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..audio import SAMPLE_RATE
 from .dit import MEL_FPS, VIDEO_FPS, motion_to_mel_rate, motion_to_video_rate
 from .sampler import estimate_duration, sample
 from .text import encode_batch, load_vocab
@@ -50,7 +51,7 @@ def prompt_from_arrays(audio: np.ndarray, motion: np.ndarray | None, text: str) 
     """A prompt from 24 kHz audio and its 25 fps motion (the audio is cut to whole video frames)."""
     from .vocoder import mel_spectrogram
 
-    n_video = int(motion.shape[0]) if motion is not None else int(len(audio) * VIDEO_FPS // 24000)
+    n_video = int(motion.shape[0]) if motion is not None else int(len(audio) * VIDEO_FPS // SAMPLE_RATE)
     audio = np.asarray(audio, dtype=np.float32)[: n_video * 960]
     mel = mel_spectrogram(torch.from_numpy(np.ascontiguousarray(audio))).T.contiguous()
     mot = None
@@ -116,7 +117,7 @@ def generate(model, prompt: Prompt, text: str, *, duration_frames: int | None = 
         label = getattr(vocoder, "label", type(vocoder).__name__)
     info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text,
             "estimated": duration_frames is None, "motion_after_speech": bool(motion_after_speech and mot is not None)}
-    return InferenceResult(mel_out, motion_out, audio, 24000, p, n, label, info)
+    return InferenceResult(mel_out, motion_out, audio, SAMPLE_RATE, p, n, label, info)
 
 
 def _video_motion(model, mot: torch.Tensor, n_video: int, prompt: Prompt, keep_prompt: bool) -> np.ndarray:
@@ -141,12 +142,12 @@ def animate(model, prompt: Prompt, audio: np.ndarray, text: str = "", *, nfe_ste
     from .vocoder import mel_spectrogram
 
     audio = np.ascontiguousarray(np.asarray(audio, dtype=np.float32))
-    new_video = int(round(len(audio) * VIDEO_FPS / 24000))
+    new_video = int(round(len(audio) * VIDEO_FPS / SAMPLE_RATE))
     new_mel = mel_spectrogram(torch.from_numpy(audio)).T
     mot = _motion_for_mel(model, prompt, new_mel, _join(prompt.text, text), nfe_steps, cfg_scale, sway_coef, seed)
     motion = _video_motion(model, mot, prompt.video_frames + new_video, prompt, keep_prompt)
     info = {"nfe_steps": nfe_steps, "cfg_scale": cfg_scale, "seed": seed, "text": text, "audio_given": True}
-    return InferenceResult(new_mel.float(), motion, audio, 24000, prompt.frames,
+    return InferenceResult(new_mel.float(), motion, audio, SAMPLE_RATE, prompt.frames,
                            prompt.frames + int(new_mel.shape[0]), "", info)
 
 

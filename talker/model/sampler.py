@@ -101,6 +101,37 @@ def estimate_duration(ref_frames: int, ref_text: str, gen_text: str, speed: floa
     return int(ref_frames) + int(ref_frames / ref_len * gen_len / speed)
 
 
+def guided_velocity(model, text: torch.Tensor, conds: Sequence[torch.Tensor], mask: torch.Tensor | None,
+                    cfg_scale: float, with_motion: bool, dtype: torch.dtype) -> VelocityFn:
+    """The model's velocity as the ODE's right-hand side, for :func:`integrate`.
+
+    ``conds`` are the prompts (mel, and motion when ``with_motion``), zero outside them. With
+    ``cfg_scale`` > 1e-5 the conditional pass and the unconditional one (audio, motion and text
+    dropped) run as one batch of 2B and are combined by :func:`cfg_combine`.
+    """
+    b = conds[0].shape[0]
+    device = conds[0].device
+    guided = cfg_scale > 1e-5
+    text_in = torch.cat([text, text]) if guided else text
+    conds_in = tuple(torch.cat([c, c]) for c in conds) if guided else tuple(conds)
+    mask_in = (torch.cat([mask, mask]) if mask is not None else None) if guided else mask
+    drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(device) if guided else False
+
+    def velocity(t, x):
+        xin = tuple(torch.cat([xi, xi]) for xi in x) if guided else x
+        out = model(
+            xin[0], conds_in[0], text_in, t.to(dtype).expand(xin[0].shape[0]),
+            motion=xin[1] if with_motion else None, motion_cond=conds_in[1] if with_motion else None,
+            mask=mask_in, drop_audio_cond=drop, drop_motion_cond=drop, drop_text=drop,
+        )
+        v = (out.mel, out.motion) if with_motion else (out.mel,)
+        if not guided:
+            return v
+        return tuple(cfg_combine(vi[:b], vi[b:], cfg_scale) for vi in v)
+
+    return velocity
+
+
 @torch.no_grad()
 def sample(
     model,
@@ -163,24 +194,7 @@ def sample(
     if mask is not None:
         x0 = tuple(x.masked_fill(~mask.unsqueeze(-1), 0.0) for x in x0)
 
-    guided = cfg_scale > 1e-5
-    text_in = torch.cat([text, text]) if guided else text
-    conds_in = tuple(torch.cat([c, c]) for c in conds) if guided else tuple(conds)
-    mask_in = (torch.cat([mask, mask]) if mask is not None else None) if guided else mask
-    drop = torch.cat([torch.zeros(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool)]).to(device) if guided else False
-
-    def velocity(t, x):
-        xin = tuple(torch.cat([xi, xi]) for xi in x) if guided else x
-        out = model(
-            xin[0], conds_in[0], text_in, t.to(dtype).expand(xin[0].shape[0]),
-            motion=xin[1] if with_motion else None, motion_cond=conds_in[1] if with_motion else None,
-            mask=mask_in, drop_audio_cond=drop, drop_motion_cond=drop, drop_text=drop,
-        )
-        v = (out.mel, out.motion) if with_motion else (out.mel,)
-        if not guided:
-            return v
-        return tuple(cfg_combine(vi[:b], vi[b:], cfg_scale) for vi in v)
-
+    velocity = guided_velocity(model, text, conds, mask, cfg_scale, with_motion, dtype)
     ts = time_grid(nfe_steps, sway_coef, epss, dtype=torch.float32).to(device)
     x1 = integrate(velocity, x0, ts, method)
     outs = [torch.where(m, c, xi) for m, c, xi in zip(masks, conds, x1, strict=True)]

@@ -19,13 +19,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..audio import SAMPLE_RATE
 from ..errors import ModelUnavailableError
+from .config import HOP_LENGTH, N_FFT, N_MELS, WIN_LENGTH
 
-SAMPLE_RATE = 24000
-N_FFT = 1024
-HOP_LENGTH = 256
-WIN_LENGTH = 1024
-N_MELS = 100
 LOG_FLOOR = 1e-5
 
 VOCOS_REPO = "charactr/vocos-mel-24khz"

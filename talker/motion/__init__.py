@@ -1,0 +1,1 @@
+"""The motion stage: the 61-d motion code (``code``), the generator interface (``base``), and the offline generator: visemes for the mouth (``visemes``), the reference's style for the rest (``style``), joined in ``generator``."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio.signal import speech_envelope
+from ..phones import Phone
 from ..reference.features import ReferenceFeatures
-from ..reference.sync import speech_envelope
 from .code import FPS
 from .style import generate_style
 from .visemes import MOUTH_COLS, SpeakerMouth, VisemeModel, mouth_motion
@@ -29,7 +30,7 @@ def speaker_mouth(reference: ReferenceFeatures, model: VisemeModel) -> SpeakerMo
     return SpeakerMouth.from_motion(reference.motion, model.population_jaw_range, speaking)
 
 
-def generate_motion(phones, audio: np.ndarray, sample_rate: int, reference: ReferenceFeatures, *,
+def generate_motion(phones: list[Phone], audio: np.ndarray, sample_rate: int, reference: ReferenceFeatures, *,
                     num_frames: int, seed: int = 0, model: VisemeModel | None = None) -> np.ndarray:
     model = model or VisemeModel.load()
     energy = speech_energy(audio, sample_rate, num_frames, reference.fps)

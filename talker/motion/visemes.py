@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..phones import ARPABET_PHONES as PHONES
+from ..phones import BILABIAL, Phone, normalise_phones
 from .code import FPS, MOTION_DIM, index
 
 MOUTH_CHANNELS: tuple[str, ...] = (
@@ -32,105 +34,6 @@ MOUTH_CHANNELS: tuple[str, ...] = (
 )
 MOUTH_COLS = np.array([index(n) for n in MOUTH_CHANNELS])
 JAW = 0  # position of jawOpen in MOUTH_CHANNELS
-
-PHONES: tuple[str, ...] = (
-    "SIL", "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY",
-    "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH",
-)
-BILABIAL = frozenset({"P", "B", "M"})
-LABIODENTAL = frozenset({"F", "V"})
-STOPS = frozenset({"P", "B", "T", "D", "K", "G"})
-VOWEL = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
-
-# espeak/Piper IPA (one symbol per character) → ARPAbet. Modifiers (ː ˈ ˌ) and anything unknown
-# extend the previous phone instead of starting a new one.
-_IPA = {
-    "p": "P", "b": "B", "m": "M", "f": "F", "v": "V", "θ": "TH", "ð": "DH", "t": "T", "d": "D", "n": "N",
-    "l": "L", "s": "S", "z": "Z", "ʃ": "SH", "ʒ": "ZH", "k": "K", "ɡ": "G", "g": "G", "ŋ": "NG", "h": "HH",
-    "ɹ": "R", "r": "R", "w": "W", "j": "Y", "ʔ": "T", "ɾ": "D", "x": "HH", "ç": "HH", "ɬ": "L", "ʋ": "V",
-    "ɑ": "AA", "a": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔ": "AO", "ɒ": "AO", "ɛ": "EH",
-    "e": "EY", "ɜ": "ER", "ɚ": "ER", "ɝ": "ER", "ᵻ": "IH", "ɪ": "IH", "i": "IY", "y": "UW", "ʊ": "UH",
-    "u": "UW", "o": "OW", "ø": "OW", "œ": "EH", "ɯ": "UH", "ɨ": "IH", "ʏ": "UH",
-}
-_PAUSE = {"_", " ", "^", "$", "SIL", "SP", "sil", "sp", "", ".", ",", "!", "?", ";", ":", "-", "…"}
-
-
-def to_arpabet(symbol: str) -> str | None:
-    """ARPAbet phone for an ARPAbet or IPA symbol; "SIL" for pauses; None: extends the previous."""
-    s = symbol.strip()
-    if symbol in _PAUSE or s in _PAUSE:
-        return "SIL"
-    up = "".join(ch for ch in s.upper() if not ch.isdigit())
-    if up in PHONES:
-        return up
-    if s and s[0] in _IPA:
-        return _IPA[s[0]]
-    return None
-
-
-@dataclass
-class TimedPhone:
-    phone: str  # ARPAbet
-    start: float
-    end: float
-
-
-def normalise_phones(phones) -> list[TimedPhone]:
-    """Any phone list with ``symbol`` (or ``phone``), ``start``, ``end`` → merged ARPAbet phones."""
-    out: list[TimedPhone] = []
-    for p in phones:
-        sym = getattr(p, "symbol", None) or getattr(p, "phone", "")
-        a = to_arpabet(sym)
-        start, end = float(p.start), float(p.end)
-        if end <= start:
-            continue
-        if a is None or (out and a == out[-1].phone and a == "SIL"):
-            if out:
-                out[-1].end = max(out[-1].end, end)
-            continue
-        if out and start - out[-1].end > 0.02:  # an aligner's unlabelled gap is a pause
-            if out[-1].phone == "SIL":
-                out[-1].end = start
-            else:
-                out.append(TimedPhone("SIL", out[-1].end, start))
-        if a == "SIL" and out and out[-1].phone == "SIL":
-            out[-1].end = max(out[-1].end, end)
-            continue
-        out.append(TimedPhone(a, start, end))
-    return out
-
-
-def with_pauses(phones: list[TimedPhone], speech: list[tuple[float, float]], min_pause: float = 0.08
-                ) -> list[TimedPhone]:
-    """Cut phones where voice activity says nobody speaks: aligners stretch a word's last phone
-    over the pause after it, which would hold the mouth mid-word through the silence."""
-    if not speech:
-        return phones
-    out: list[TimedPhone] = []
-    for p in phones:
-        if p.phone in STOPS:  # a plosive's closure is silent by nature: voice activity says nothing
-            out.append(p)
-            continue
-        parts = [(max(p.start, a), min(p.end, b)) for a, b in speech if b > p.start and a < p.end]
-        if p.phone == "SIL" or not parts:
-            out.append(TimedPhone("SIL", p.start, p.end))
-            continue
-        # keep the phone over its voiced extent; gaps of at least min_pause become silence
-        start, end = parts[0][0], parts[-1][1]
-        if start - p.start >= min_pause:
-            out.append(TimedPhone("SIL", p.start, start))
-        else:
-            start = p.start
-        out.append(TimedPhone(p.phone, start, end if p.end - end >= min_pause else p.end))
-        if p.end - end >= min_pause:
-            out.append(TimedPhone("SIL", end, p.end))
-    merged: list[TimedPhone] = []
-    for p in out:
-        if merged and p.phone == "SIL" and merged[-1].phone == "SIL":
-            merged[-1].end = p.end
-        else:
-            merged.append(p)
-    return merged
 
 
 @dataclass
@@ -181,12 +84,12 @@ class VisemeModel:
     def load(cls, path: str | Path | None = None) -> VisemeModel:
         return _load(str(path or Path(__file__).parent / "data" / "visemes.json"))
 
-    def weights(self, phones: list[TimedPhone], times: np.ndarray) -> np.ndarray:
+    def weights(self, phones: list[Phone], times: np.ndarray) -> np.ndarray:
         """(len(times), len(PHONES)) normalised dominance of each phone class at each time."""
         W = np.zeros((times.size, len(PHONES)))
         total = np.full(times.size, 1e-6)
         for p in phones:
-            k = PHONES.index(p.phone)
+            k = PHONES.index(p.symbol)
             centre = 0.5 * (p.start + p.end) - self.lead
             tau = max(self.floor, self.width * (p.end - p.start))
             d = self.strength[k] * np.exp(-np.abs(times - centre) / tau)
@@ -194,7 +97,7 @@ class VisemeModel:
             total += d
         return W / total[:, None]
 
-    def trajectory(self, phones: list[TimedPhone], num_frames: int, fps: float = FPS,
+    def trajectory(self, phones: list[Phone], num_frames: int, fps: float = FPS,
                    energy: np.ndarray | None = None) -> np.ndarray:
         """(num_frames, len(MOUTH_CHANNELS)) normalised mouth trajectory; bilabials close. With the
         speech loudness per frame (``energy``, 0..1) the jaw follows the syllables' strength."""
@@ -211,7 +114,7 @@ class VisemeModel:
         close = self.targets[PHONES.index("M")].copy()
         close[JAW] = min(close[JAW], 0.0)
         for p in phones:
-            if p.phone in BILABIAL:
+            if p.symbol in BILABIAL:
                 a = int(np.floor((p.start - self.lead) * fps))
                 b = int(np.ceil((p.end - self.lead) * fps))
                 mid = int(round((0.5 * (p.start + p.end) - self.lead) * fps))
@@ -254,7 +157,7 @@ class SpeakerMouth:
         return np.clip(self.rest + self.scale * norm, 0.0, 1.0)
 
 
-def mouth_motion(phones, num_frames: int, speaker: SpeakerMouth, model: VisemeModel | None = None,
+def mouth_motion(phones: list[Phone], num_frames: int, speaker: SpeakerMouth, model: VisemeModel | None = None,
                  fps: float = FPS, energy: np.ndarray | None = None) -> np.ndarray:
     """(num_frames, 61) with only the mouth channels filled, in the speaker's own range."""
     model = model or VisemeModel.load()

@@ -95,7 +95,7 @@ def _face_model_id(cfg: AnalysisConfig) -> str:
     """Which face model would run, so features from the fallback are never served for the real model."""
     if cfg.tracker_backend == "face_mesh":
         return "face_mesh"
-    from ..motion.landmarker_model import find_face_landmarker
+    from ..tracking.landmarker_model import find_face_landmarker
 
     found = find_face_landmarker(cfg.face_model, allow_download=False)
     return f"{found.name}:{found.stat().st_size}" if found else "face_mesh"
@@ -107,7 +107,7 @@ def _step(progress, frac: float, what: str) -> None:
 
 
 def _analyze_image(p: Path, digest: str, cfg: AnalysisConfig) -> ReferenceFeatures:
-    from ..motion.tracker import track_frames
+    from ..tracking.tracker import track_frames
 
     t = time.perf_counter()
     img = decode.read_image(p)
@@ -122,11 +122,26 @@ def _analyze_image(p: Path, digest: str, cfg: AnalysisConfig) -> ReferenceFeatur
 
 
 def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) -> ReferenceFeatures:
-    from ..motion.tracker import track_frames
-
     timings: dict[str, float] = {}
     warnings: list[str] = []
     name = p.name
+    read_len = _read_length(name, info, cfg, warnings)
+    audio, mute = _decode_audio(p, info, read_len, cfg, timings)
+    segments, start, end, mute = _speech_span(name, audio, mute, info, cfg, timings, warnings, progress)
+    tr = _track_span(p, info, start, end, cfg, timings, warnings, progress)
+    n = tr.motion.shape[0]
+    span_audio = _span_audio(audio, start, n) if audio is not None and not mute else None
+    segs = [(max(0.0, s.start - start), min(n / FPS, s.end - start)) for s in segments if s.end > start and s.start < end]
+    return ReferenceFeatures(
+        source=name, content_hash=digest, kind="video", motion=tr.motion, landmarks=tr.landmarks,
+        boxes=tr.boxes, detected=tr.detected, frame_size=tr.frame_size, span=(start, start + n / FPS),
+        audio=span_audio, speech_segments=segs, tracker_backend=tr.backend, max_faces=tr.max_faces,
+        warnings=warnings, timings=timings, mouth_gap=tr.mouth_gap,
+    )
+
+
+def _read_length(name: str, info, cfg: AnalysisConfig, warnings: list[str]) -> float | None:
+    """Refuse a clip shorter than ``min_seconds``; how much of it to decode (None: all of it)."""
     if info.duration and info.duration < cfg.min_seconds:
         raise ClipTooShortError(
             f"'{name}' is {info.duration:.1f} s long; a reference needs at least {cfg.min_seconds:.0f} s of speech.",
@@ -138,9 +153,13 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
         warnings.append(
             f"The clip is {info.duration / 60:.0f} min long; only its first {cfg.read_limit_seconds / 60:.0f} min were searched for speech."
         )
+    return read_len
 
+
+def _decode_audio(p: Path, info, read_len: float | None, cfg: AnalysisConfig, timings: dict):
+    """(audio at SAMPLE_RATE or None, why its voice cannot be used or "")."""
     t = time.perf_counter()
-    audio, segments, mute = None, [], ""
+    audio, mute = None, ""
     if info.has_audio:
         audio = decode.read_audio(p, SAMPLE_RATE, duration=read_len, info=info)
         if loudness.rms_dbfs(audio) < cfg.silence_dbfs:
@@ -148,7 +167,14 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
     else:
         mute = "it has no audio track"
     timings["decode_audio"] = time.perf_counter() - t
+    return audio, mute
 
+
+def _speech_span(name: str, audio, mute: str, info, cfg: AnalysisConfig, timings: dict, warnings: list[str],
+                 progress):
+    """(speech segments, start, end, mute) of the part of the clip used: its usable speech, or,
+    without speech, its start (segments then empty, ``mute`` saying why)."""
+    segments = []
     if not mute:
         _step(progress, 0.15, "finding speech")
         t = time.perf_counter()
@@ -161,23 +187,29 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
     if mute:
         # A muted clip still has a face worth animating (dubbing a video, or the stock voice);
         # only what needs the person's speech (voice matching, transcript, neural prompt) is off.
-        segments = []
         total = info.duration or cfg.max_seconds
         start, end = 0.0, min(total, cfg.max_seconds)  # the length was checked above
         warnings.append(f"'{name}' has no usable speech ({mute}): its face is used, its voice is not.")
-    else:
-        start, end, capped = vad.usable_span(segments, total, max_len=cfg.max_seconds)
-        if end - start < cfg.min_seconds:
-            # Pad a short utterance with the clip around it before giving up.
-            grow = (cfg.min_seconds - (end - start)) / 2
-            start, end = max(0.0, start - grow), min(total, end + grow)
-        if end - start < cfg.min_seconds - 1e-3:
-            raise ClipTooShortError(
-                f"'{name}' has only {end - start:.1f} s of usable speech; at least {cfg.min_seconds:.0f} s is needed.",
-                "Use a clip of 3–30 s with the person talking.",
-            )
-        if capped:
-            warnings.append(f"The reference was capped to {end - start:.1f} s (at most {cfg.max_seconds:.0f} s are used).")
+        return [], start, end, mute
+    start, end, capped = vad.usable_span(segments, total, max_len=cfg.max_seconds)
+    if end - start < cfg.min_seconds:
+        # Pad a short utterance with the clip around it before giving up.
+        grow = (cfg.min_seconds - (end - start)) / 2
+        start, end = max(0.0, start - grow), min(total, end + grow)
+    if end - start < cfg.min_seconds - 1e-3:
+        raise ClipTooShortError(
+            f"'{name}' has only {end - start:.1f} s of usable speech; at least {cfg.min_seconds:.0f} s is needed.",
+            "Use a clip of 3–30 s with the person talking.",
+        )
+    if capped:
+        warnings.append(f"The reference was capped to {end - start:.1f} s (at most {cfg.max_seconds:.0f} s are used).")
+    return segments, start, end, mute
+
+
+def _track_span(p: Path, info, start: float, end: float, cfg: AnalysisConfig, timings: dict, warnings: list[str],
+                progress):
+    """Decode the span's frames at FPS and track the face in them; refuse a clip with too little face."""
+    from ..tracking.tracker import track_frames
 
     _step(progress, 0.25, "tracking the face")
     t = time.perf_counter()
@@ -185,29 +217,23 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
     frames = islice(decode.iter_frames(p, FPS, start=start, duration=end - start, info=info),
                     int(round((end - start) * FPS)))
     tr = track_frames(frames, FPS, model_path=cfg.face_model, backend=cfg.tracker_backend,
-                      source_name=name)
+                      source_name=p.name)
     timings["decode_track"] = time.perf_counter() - t
     warnings += tr.warnings
     if tr.face_ratio < cfg.min_face_ratio:
         raise NoFaceError(
-            f"A face was found in only {tr.face_ratio:.0%} of the frames of '{name}'.",
+            f"A face was found in only {tr.face_ratio:.0%} of the frames of '{p.name}'.",
             "Use a clip where one face is visible and frontal most of the time.",
         )
+    return tr
 
-    n = tr.motion.shape[0]
-    span_audio = None
-    if audio is not None and not mute:
-        i0 = int(round(start * SAMPLE_RATE))
-        span_audio = audio[i0 : i0 + _frames_to_samples(n)]
-        span_audio = np.pad(span_audio, (0, max(0, _frames_to_samples(n) - span_audio.size)))
-        span_audio = loudness.normalize(span_audio, SAMPLE_RATE)
-    segs = [(max(0.0, s.start - start), min(n / FPS, s.end - start)) for s in segments if s.end > start and s.start < end]
-    return ReferenceFeatures(
-        source=name, content_hash=digest, kind="video", motion=tr.motion, landmarks=tr.landmarks,
-        boxes=tr.boxes, detected=tr.detected, frame_size=tr.frame_size, span=(start, start + n / FPS),
-        audio=span_audio, speech_segments=segs, tracker_backend=tr.backend, max_faces=tr.max_faces,
-        warnings=warnings, timings=timings, mouth_gap=tr.mouth_gap,
-    )
+
+def _span_audio(audio: np.ndarray, start: float, n: int) -> np.ndarray:
+    """The audio of the ``n`` tracked frames from ``start``, zero-padded to their length, loudness-normalised."""
+    i0 = int(round(start * SAMPLE_RATE))
+    span_audio = audio[i0 : i0 + _frames_to_samples(n)]
+    span_audio = np.pad(span_audio, (0, max(0, _frames_to_samples(n) - span_audio.size)))
+    return loudness.normalize(span_audio, SAMPLE_RATE)
 
 
 def _with_user_transcript(feats: ReferenceFeatures, transcript, language) -> ReferenceFeatures:
@@ -230,7 +256,7 @@ def _apply_transcript(feats: ReferenceFeatures, transcript, language, cfg: Analy
         return False
     if feats.transcript_source.startswith("asr") and (not language or language == feats.language):
         return False  # cached ASR stands unless the caller names another language
-    from ..text import asr
+    from .. import asr
 
     _step(progress, 0.8, "transcribing")
     t = time.perf_counter()

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from ..motion.code import FPS, MOTION_DIM
 from ..paths import private_tmp
 
 ANALYSIS_VERSION = 3  # 2: mouth_gap; 3: audio on the file clock (late audio is no longer early)
 READABLE_VERSIONS = (1, 2, 3)  # a version-1 template still loads; it lacks mouth_gap
-SAMPLE_RATE = 24000
 
 
 @dataclass

@@ -68,7 +68,8 @@ def motion_plot(feats: ReferenceFeatures, out_png: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .sync import jaw_audio_sync, speech_envelope
+    from ..audio.signal import speech_envelope
+    from .sync import jaw_audio_sync
 
     t = np.arange(feats.frames) / feats.fps
     fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True)

@@ -21,12 +21,23 @@ import numpy as np
 
 from ..media import decode
 from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
-from ..motion.geometry import LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP, mouth_opening
 from ..paths import cache_dir, private_tmp
 from ..reference.features import ReferenceFeatures
+from ..tracking.geometry import mouth_opening
+from ..tracking.landmarks import (
+    CHIN,
+    FOREHEAD,
+    LOWER_INNER_LIP,
+    LOWER_OVAL,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    NOSE_BOTTOM,
+    NOSE_BRIDGE,
+    STABLE,
+    UPPER_INNER_LIP,
+)
 from .base import RenderConfig, even_size
 from .select import PathCosts, sq_distance, viterbi_path
-from .topology import CHIN, FOREHEAD, LOWER_OVAL, NOSE_BOTTOM, STABLE
 
 # Mouth channels and how much each counts when picking a mouth frame.
 MOUTH_WEIGHTS = {
@@ -315,7 +326,7 @@ class ClipRenderer:
         bg, mouth = self.plan(np.asarray(motion, dtype=np.float64))
         if not self.cfg.paste_back:
             lm = self.pool.landmarks[bg]
-            centers = (lm[:, 168] * 0.4 + lm[:, CHIN] * 0.6)
+            centers = (lm[:, NOSE_BRIDGE] * 0.4 + lm[:, CHIN] * 0.6)
             k = 9
             kern = np.ones(k) / k
             centers = np.stack([np.convolve(np.pad(centers[:, d], k // 2, mode="edge"), kern, "valid") for d in (0, 1)], 1)

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
-INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
-OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
-OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
-CHEEKS = (50, 280, 205, 425, 187, 411)
+from ..tracking.landmarks import (
+    CHEEKS,
+    INNER_LOWER,
+    INNER_UPPER,
+    LOWER_INNER_LIP,
+    MOUTH_INNER_LEFT,
+    MOUTH_INNER_RIGHT,
+    OUTER_LOWER,
+    OUTER_UPPER,
+    UPPER_INNER_LIP,
+)
 
 # Apparent tooth boundaries across the upper arch, in u (foreshortened toward the corners).
 _UPPER_SEPARATIONS = (0.0, 0.22, 0.40, 0.55)
@@ -76,8 +82,8 @@ def palette_from_reference(image: np.ndarray, landmarks: np.ndarray) -> MouthPal
 def teeth_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     """Float RGB of the visible teeth in the reference, or None when its lips hide them."""
     lm = np.asarray(landmarks, np.float64)[:, :2]
-    width = np.linalg.norm(lm[308] - lm[78])
-    gap = np.linalg.norm(lm[14] - lm[13])
+    width = np.linalg.norm(lm[MOUTH_INNER_LEFT] - lm[MOUTH_INNER_RIGHT])
+    gap = np.linalg.norm(lm[LOWER_INNER_LIP] - lm[UPPER_INNER_LIP])
     if width < 8 or gap < max(2.0, 0.06 * width):
         return None
     m = _poly_mask(image.shape[:2], [lm[list(INNER_UPPER) + list(INNER_LOWER[-2:0:-1])]]) > 200
@@ -94,7 +100,7 @@ def teeth_pixels(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
 
 def _frame(lm: np.ndarray):
     """Mouth axes from the inner corners: origin, unit x (corner to corner), unit y (down), half width."""
-    a, b = lm[78], lm[308]
+    a, b = lm[MOUTH_INNER_RIGHT], lm[MOUTH_INNER_LEFT]
     ex = (b - a) / max(np.linalg.norm(b - a), 1e-6)
     ey = np.array([-ex[1], ex[0]])
     return 0.5 * (a + b), ex, ey, 0.5 * np.linalg.norm(b - a)

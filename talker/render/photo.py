@@ -30,24 +30,37 @@ import numpy as np
 
 from ..media import decode
 from ..motion import code
-from ..motion.geometry import euler_to_rotation
 from ..reference.features import ReferenceFeatures
+from ..tracking.geometry import euler_to_rotation
+from ..tracking.landmarks import (
+    CHIN,
+    FACE_SIDES,
+    FOREHEAD,
+    INNER_LOWER,
+    INNER_UPPER,
+    LEFT_BROW,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_OUTER,
+    LEFT_EYE_UPPER,
+    LEFT_LID_RINGS,
+    LEFT_LOWER_RING,
+    LOWER_INNER_LIP,
+    MOUTH_INNER_LEFT,
+    MOUTH_INNER_RIGHT,
+    NOSE_TIP,
+    OUTER_LOWER,
+    OUTER_UPPER,
+    RIGHT_BROW,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_OUTER,
+    RIGHT_EYE_UPPER,
+    RIGHT_LID_RINGS,
+    RIGHT_LOWER_RING,
+    UPPER_INNER_LIP,
+)
 from .base import RenderConfig, even_size
-from .mouth_interior import INNER_LOWER, INNER_UPPER, OUTER_LOWER, OUTER_UPPER, MouthInterior
+from .mouth_interior import MouthInterior
 from .warp import TriangleWarp, clip_roi, ring_triangles, strip_triangles
-
-# --- landmark groups (MediaPipe face mesh) -------------------------------------------------
-RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
-RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
-LEFT_EYE_UPPER = (263, 466, 388, 387, 386, 385, 384, 398, 362)
-LEFT_EYE_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
-# Rings of skin above / below each lid, column-aligned with the lid points between the corners.
-RIGHT_LID_RINGS = ((247, 30, 29, 27, 28, 56, 190), (113, 225, 224, 223, 222, 221, 189))
-LEFT_LID_RINGS = ((467, 260, 259, 257, 258, 286, 414), (342, 445, 444, 443, 442, 441, 413))
-RIGHT_LOWER_RING = (25, 110, 24, 23, 22, 26, 112)
-LEFT_LOWER_RING = (255, 339, 254, 253, 252, 256, 341)
-RIGHT_BROW = {"inner": (107, 55, 66, 65), "mid": (105, 52), "outer": (70, 46, 63, 53)}
-LEFT_BROW = {"inner": (336, 285, 296, 295), "mid": (334, 282), "outer": (300, 276, 293, 283)}
 
 # --- expression gains, in face heights (forehead 10 to chin 152) per unit of blendshape -----
 JAW_DROP = 0.20          # chin drop at jawOpen = 1
@@ -97,11 +110,11 @@ def _oval_cycle() -> list[int]:
     for a, b in FACEMESH_FACE_OVAL:
         nxt.setdefault(a, []).append(b)
         nxt.setdefault(b, []).append(a)
-    cycle, prev, cur = [10], None, 10
+    cycle, prev, cur = [FOREHEAD], None, FOREHEAD
     while True:
         a, b = nxt[cur]
         step = a if a != prev else b
-        if step == 10:
+        if step == FOREHEAD:
             return cycle
         cycle.append(step)
         prev, cur = cur, step
@@ -150,8 +163,8 @@ class PhotoRenderer:
             out[:, 2] *= sx
             return canvas, out
         size = int(cfg.crop_size) // 2 * 2
-        face_h = float(np.linalg.norm(lm[152, :2] - lm[10, :2]))
-        eyes = 0.5 * (lm[33, :2] + lm[263, :2])
+        face_h = float(np.linalg.norm(lm[CHIN, :2] - lm[FOREHEAD, :2]))
+        eyes = 0.5 * (lm[RIGHT_EYE_OUTER, :2] + lm[LEFT_EYE_OUTER, :2])
         side = 2.0 * face_h
         cx, cy = eyes[0], eyes[1] + 0.22 * face_h
         k = size / side
@@ -172,18 +185,35 @@ class PhotoRenderer:
         return canvas, out
 
     def _setup_geometry(self) -> None:
+        """The face frame and every per-landmark weight the expressions and the head pose use."""
+        p = self._setup_face_frame()
+        upper_y, lower_y = self._setup_lip_regions(p)
+        self._setup_jaw(p)
+        self._setup_lip_thickness(p, upper_y, lower_y)
+        self._setup_lip_pairs()
+        self._setup_brows(p)
+        self._setup_pose()
+
+    def _setup_face_frame(self) -> np.ndarray:
+        """Face axes (``ex`` along the eyes, ``ey`` down), height and mouth origin; returns the
+        landmarks in face units (``self.P``)."""
         lm2 = self.lm[:, :2]
-        ex = lm2[263] - lm2[33]
+        ex = lm2[LEFT_EYE_OUTER] - lm2[RIGHT_EYE_OUTER]
         ex /= max(np.linalg.norm(ex), 1e-6)
         self.ex, self.ey = ex, np.array([-ex[1], ex[0]])
-        self.h = float(np.linalg.norm(lm2[152] - lm2[10]))
-        self.origin = 0.5 * (lm2[13] + lm2[14])
+        self.h = float(np.linalg.norm(lm2[CHIN] - lm2[FOREHEAD]))
+        self.origin = 0.5 * (lm2[UPPER_INNER_LIP] + lm2[LOWER_INNER_LIP])
         rel = lm2 - self.origin
         p = np.stack([rel @ self.ex, rel @ self.ey], axis=1) / self.h  # face units, y down
         self.P = p
+        return p
+
+    def _setup_lip_regions(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position along the mouth (``u``), side of the lip line, distance from the lips (``e``) and
+        the lip-motion spreads; returns the inner upper and lower lip heights at every landmark's x."""
         iu, il = p[list(INNER_UPPER)], p[list(INNER_LOWER)]
-        self.mouth_mid_x = 0.5 * (p[78, 0] + p[308, 0])
-        self.mouth_half = max(0.5 * (p[308, 0] - p[78, 0]), 1e-3)
+        self.mouth_mid_x = 0.5 * (p[MOUTH_INNER_RIGHT, 0] + p[MOUTH_INNER_LEFT, 0])
+        self.mouth_half = max(0.5 * (p[MOUTH_INNER_LEFT, 0] - p[MOUTH_INNER_RIGHT, 0]), 1e-3)
         xs = 0.5 * (iu[:, 0] + il[:, 0])
         order = np.argsort(xs)
         mid_y = 0.5 * (iu[:, 1] + il[:, 1])
@@ -196,13 +226,18 @@ class PhotoRenderer:
         side[list(INNER_UPPER[1:-1]) + list(OUTER_UPPER[1:-1])] = True  # by identity: a closed mouth's
         side[list(INNER_LOWER[1:-1]) + list(OUTER_LOWER[1:-1])] = False  # contours touch or cross
         self.upper_side = side
-        corner = np.where(u > 0, 308, 78)
+        corner = np.where(u > 0, MOUTH_INNER_LEFT, MOUTH_INNER_RIGHT)
         dist_corner = np.linalg.norm(p - p[corner], axis=1)
         e = np.where(self.upper_side, upper_y - p[:, 1], p[:, 1] - lower_y)
         e = np.where(np.abs(u) <= 1.0, np.maximum(e, 0.0), dist_corner)
         self.e = e
         self.lip_spread = np.exp(-(e / LIP_SPREAD) ** 2)
         self.close_spread = np.exp(-(e / CLOSE_SPREAD) ** 2) * (np.abs(u) <= 1.0)
+        return upper_y, lower_y
+
+    def _setup_jaw(self, p: np.ndarray) -> None:
+        """How far each landmark follows the jaw (``jaw_w``)."""
+        u, d, e = self.u, self.d, self.e
         # Jaw: the mandible rotates, so the chin and lower lip drop fully, the jaw angles little,
         # the mouth corners half, the upper lip and cheeks not at all.
         ax = np.abs(p[:, 0] - self.mouth_mid_x)
@@ -214,15 +249,21 @@ class PhotoRenderer:
         wv_up = 0.5 * _smoothstep(0.5, 1.0, au) * np.exp(-(e / 0.05) ** 2)
         wv = np.where(inside, np.where(self.upper_side, wv_up, wv_low), wv_out)
         # Nothing above the nose tip follows the jaw, whatever the geometry says.
-        wv *= _smoothstep(p[1, 1] - 0.02, p[1, 1] + 0.06, p[:, 1])
+        wv *= _smoothstep(p[NOSE_TIP, 1] - 0.02, p[NOSE_TIP, 1] + 0.06, p[:, 1])
         self.jaw_w = lat * wv
-        # Lip thickness (for press / roll thinning): inner-to-outer contour distance per column.
+
+    def _setup_lip_thickness(self, p: np.ndarray, upper_y: np.ndarray, lower_y: np.ndarray) -> None:
+        """Lip thickness (for press / roll thinning): inner-to-outer contour distance per column."""
         ou, ol = p[list(OUTER_UPPER)], p[list(OUTER_LOWER)]
         thick_u = np.interp(p[:, 0], np.sort(ou[:, 0]), ou[np.argsort(ou[:, 0]), 1])
         thick_l = np.interp(p[:, 0], np.sort(ol[:, 0]), ol[np.argsort(ol[:, 0]), 1])
         thick = np.where(self.upper_side, upper_y - thick_u, thick_l - lower_y)
         self.thick = np.maximum(thick, 1e-3)
-        # Inner-lip pairs across the gap (upper, lower), corners excluded.
+
+    def _setup_lip_pairs(self) -> None:
+        """Inner-lip pairs across the gap (upper, lower), corners excluded, and the matrix that
+        spreads a value per pair along the mouth."""
+        u = self.u
         self.pairs_u = np.array(INNER_UPPER[1:-1])
         self.pairs_l = np.array(INNER_LOWER[1:-1])
         self.pair_pos = u[self.pairs_u]
@@ -230,7 +271,9 @@ class PhotoRenderer:
         xs = np.concatenate([[-1.0], self.pair_pos, [1.0]])
         basis = np.eye(len(xs))
         self._pair_interp = np.stack([np.interp(np.clip(u, -1, 1), xs, basis[j]) for j in range(len(xs))], 1)[:, 1:-1]
-        # Brows: control points and their neighbourhoods (eyelid margins excluded).
+
+    def _setup_brows(self, p: np.ndarray) -> None:
+        """Brows: control points and their neighbourhoods (eyelid margins excluded)."""
         brow_ctrl, brow_kind = [], []
         for side, brow in (("R", RIGHT_BROW), ("L", LEFT_BROW)):
             for kind, idx in brow.items():
@@ -244,11 +287,14 @@ class PhotoRenderer:
         lids = list(RIGHT_EYE_UPPER) + list(RIGHT_EYE_LOWER) + list(LEFT_EYE_UPPER) + list(LEFT_EYE_LOWER)
         lids += list(RIGHT_LOWER_RING) + list(LEFT_LOWER_RING)
         wb[lids] = 0
-        wb[p[:, 1] > p[1, 1]] = 0  # nothing below the nose tip
+        wb[p[:, 1] > p[NOSE_TIP, 1]] = 0  # nothing below the nose tip
         self.brow_w = wb / np.maximum(wb.sum(1, keepdims=True), 1.0)
-        # Head pose: pixels per cm from the outer eye corners (3-D, so yaw does not shrink it).
-        self.px_per_cm = float(np.linalg.norm(self.lm[263] - self.lm[33])) / 10.58
-        side_pts = self.lm[[234, 454]]
+
+    def _setup_pose(self) -> None:
+        """Head pose: pixels per cm, the pivot of rotation and the photo's own rotation and depth."""
+        # pixels per cm from the outer eye corners (3-D, so yaw does not shrink it)
+        self.px_per_cm = float(np.linalg.norm(self.lm[LEFT_EYE_OUTER] - self.lm[RIGHT_EYE_OUTER])) / 10.58
+        side_pts = self.lm[list(FACE_SIDES)]
         self.pivot = np.array([side_pts[:, 0].mean(), side_pts[:, 1].mean(), side_pts[:, 2].mean()])
         n = self.neutral
         self.R0 = euler_to_rotation(*n[code.HEAD_ROTATION])
@@ -346,15 +392,41 @@ class PhotoRenderer:
         points, where numpy's call overhead, not arithmetic, was a quarter of a frame's render.
         ``info``: ``blink`` (T, 2) per eye (right, left), ``jaw`` and ``closure`` (T,).
         """
-        P, u = self.P, self.u
         rows = np.asarray(rows, np.float64)
         T = rows.shape[0]
         delta_all = rows - self.neutral[None]
         b = lambda n: delta_all[:, code.index(n), None]  # noqa: E731 - (T, 1) change from the photo's own value
         pos = lambda n: np.maximum(0.0, b(n))  # noqa: E731
-        dx = np.zeros((T, len(P)))
-        dy = np.zeros((T, len(P)))
+        dx = np.zeros((T, len(self.P)))
+        dy = np.zeros((T, len(self.P)))
 
+        lips_x, lips_y = self._lip_shape_offsets(b)
+        dx += lips_x
+        dy += lips_y
+        press = 0.5 * (pos("mouthPressLeft") + pos("mouthPressRight"))
+        roll_u, roll_l = pos("mouthRollUpper"), pos("mouthRollLower")
+        dy += self._lip_thinning_offsets(press, roll_u, roll_l)
+
+        # Jaw.
+        jaw = JAW_DROP * b("jawOpen")
+        dy += jaw * self.jaw_w
+
+        # Lip closure: shrink every inner gap toward zero; gaps never go negative.
+        # Gains: the viseme generator's /p b m/ on a photo gives about +0.09 mouthClose and +0.12
+        # mouthPress over the photo's own values; that must shut the lips completely.
+        closure = np.clip(CLOSE_GAIN * pos("mouthClose") + PRESS_GAIN * press
+                          + ROLL_GAIN * np.maximum(roll_u, roll_l), 0.0, 1.0)
+        dy += self._lip_closure_offsets(dy, closure)
+        dy += self._brow_offsets(b, T)
+        blinks = self._add_eyelid_offsets(dy, pos)
+        info = {"blink": blinks, "jaw": jaw[:, 0], "closure": closure[:, 0]}
+        return np.stack([dx, dy], axis=2), info
+
+    def _lip_shape_offsets(self, b) -> tuple[np.ndarray, np.ndarray]:
+        """(T, 478) x and y offsets of the mouth corners and lips (smile, stretch, pucker, funnel,
+        upper / lower lip raise, sideways shift), spread over the skin around them; ``b(name)``
+        is a blendshape's (T, 1) change from the photo's own value."""
+        u = self.u
         # Corners, per side (subject's left = image right = u > 0).
         out_l = SMILE[0] * b("mouthSmileLeft") + STRETCH[0] * b("mouthStretchLeft") + DIMPLE * b("mouthDimpleLeft")
         out_r = SMILE[0] * b("mouthSmileRight") + STRETCH[0] * b("mouthStretchRight") + DIMPLE * b("mouthDimpleRight")
@@ -376,25 +448,19 @@ class PhotoRenderer:
         lip_up -= FUNNEL_OPEN * 0.5 * b("mouthFunnel") * centre + 0.01 * b("mouthPucker") * centre
         lip_lo = LOWER_DOWN * (b("mouthLowerDownLeft") * wl + b("mouthLowerDownRight") * wr) * body
         lip_lo += FUNNEL_OPEN * 0.5 * b("mouthFunnel") * centre + 0.01 * b("mouthPucker") * centre
-        dx += (cx + shift) * self.lip_spread
-        dy += (cy + np.where(self.upper_side, lip_up, lip_lo) * (np.abs(u) <= 1.0)) * self.lip_spread
+        lips_x = (cx + shift) * self.lip_spread
+        lips_y = (cy + np.where(self.upper_side, lip_up, lip_lo) * (np.abs(u) <= 1.0)) * self.lip_spread
+        return lips_x, lips_y
 
-        # Lip thinning (press / roll): the outer contour slides toward the inner one.
-        press = 0.5 * (pos("mouthPressLeft") + pos("mouthPressRight"))
-        roll_u, roll_l = pos("mouthRollUpper"), pos("mouthRollLower")
+    def _lip_thinning_offsets(self, press: np.ndarray, roll_u: np.ndarray, roll_l: np.ndarray) -> np.ndarray:
+        """Lip thinning (press / roll): the outer contour slides toward the inner one. (T, 478) y offsets."""
         thin = np.where(self.upper_side, 0.30 * press + 0.55 * roll_u, 0.30 * press + 0.55 * roll_l)
         amount = np.minimum(self.e, self.thick) * np.exp(-(np.maximum(self.e - self.thick, 0) / 0.05) ** 2)
-        dy += np.where(self.upper_side, 1.0, -1.0) * thin * amount * (np.abs(u) <= 1.0)
+        return np.where(self.upper_side, 1.0, -1.0) * thin * amount * (np.abs(self.u) <= 1.0)
 
-        # Jaw.
-        jaw = JAW_DROP * b("jawOpen")
-        dy += jaw * self.jaw_w
-
-        # Lip closure: shrink every inner gap toward zero; gaps never go negative.
-        # Gains: the viseme generator's /p b m/ on a photo gives about +0.09 mouthClose and +0.12
-        # mouthPress over the photo's own values; that must shut the lips completely.
-        closure = np.clip(CLOSE_GAIN * pos("mouthClose") + PRESS_GAIN * press
-                          + ROLL_GAIN * np.maximum(roll_u, roll_l), 0.0, 1.0)
+    def _lip_closure_offsets(self, dy: np.ndarray, closure: np.ndarray) -> np.ndarray:
+        """(T, 478) y offsets that shrink the inner-lip gaps left by ``dy`` by ``closure`` (T, 1), never below zero."""
+        P = self.P
         gu = P[self.pairs_u, 1] + dy[:, self.pairs_u]
         gl = P[self.pairs_l, 1] + dy[:, self.pairs_l]
         gap = gl - gu
@@ -403,9 +469,10 @@ class PhotoRenderer:
         # interpolation along the lip is linear in its values: one weight matrix serves every frame
         corr_u = (-0.45 * delta) @ self._pair_interp.T
         corr_l = (0.55 * delta) @ self._pair_interp.T
-        dy += np.where(self.upper_side, corr_u, corr_l) * self.close_spread
+        return np.where(self.upper_side, corr_u, corr_l) * self.close_spread
 
-        # Brows.
+    def _brow_offsets(self, b, T: int) -> np.ndarray:
+        """(T, 478) y offsets of the brows (inner / outer raise, lowering) and the skin around them."""
         lift = np.zeros((T, len(self.brow_ctrl)))
         for k, (side, kind) in enumerate(self.brow_kind):
             sd = "Left" if side == "L" else "Right"
@@ -416,10 +483,12 @@ class PhotoRenderer:
             else:
                 v = BROW_OUTER_UP * b(f"browOuterUp{sd}")
             lift[:, k] = (v - BROW_DOWN * b(f"browDown{sd}"))[:, 0]
-        dy += (-lift) @ self.brow_w.T
+        return (-lift) @ self.brow_w.T
 
-        # Eyelids.
-        blinks = np.zeros((T, 2))
+    def _add_eyelid_offsets(self, dy: np.ndarray, pos) -> np.ndarray:
+        """Add the eyelids' blink and squint to ``dy`` in place; returns each eye's blink (T, 2), right then left."""
+        P = self.P
+        blinks = np.zeros((dy.shape[0], 2))
         for eye, name in zip((0, 1), ("Right", "Left"), strict=True):
             upper, lower, rings, low_ring = (self.eyes[eye][k] for k in ("upper", "lower", "rings", "low_ring"))
             blink = np.clip(pos(f"eyeBlink{name}") / BLINK_FULL, 0.0, 1.0)
@@ -435,8 +504,7 @@ class PhotoRenderer:
             dy[:, list(rings[1])] += 0.12 * up_move
             dy[:, list(low_ring)] += 0.35 * lo_move
             blinks[:, eye] = blink[:, 0]
-        info = {"blink": blinks, "jaw": jaw[:, 0], "closure": closure[:, 0]}
-        return np.stack([dx, dy], axis=2), info
+        return blinks
 
     def _pose_transform(self, row: np.ndarray):
         """Function mapping canvas 3-D points (x, y, z pixels) to their new 2-D positions."""

@@ -1,4 +1,4 @@
-"""Image warps driven by landmarks, shared by the photo and video renderers.
+"""Image warps driven by landmarks: the photo renderer's piecewise-affine mesh warp.
 
 Everything here is a *backward* warp (for each output pixel, where to read in the source),
 evaluated only inside a region of interest, because a face is a small part of the frame and
@@ -170,38 +170,3 @@ def ring_triangles(inner: list[int] | np.ndarray, outer: list[int] | np.ndarray)
         tris += [(inner[i], inner[j], outer[j]), (inner[i], outer[j], outer[i])]
     return np.array(tris, dtype=np.int64)
 
-
-def feathered_affine_maps(affine_dst_to_src: np.ndarray, mask: np.ndarray,
-                          roi: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Maps that apply a 2x3 backward affine where ``mask`` is 1 and identity where it is 0.
-
-    Blending coordinates rather than pixels stretches the feather zone like rubber instead of
-    showing a ghosted double image, which is what a moving head over a still background needs.
-    ``mask`` is float in [0, 1] over the ROI.
-    """
-    x0, y0, x1, y1 = roi
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    a = np.asarray(affine_dst_to_src, dtype=np.float32)
-    mx = a[0, 0] * xs + a[0, 1] * ys + a[0, 2]
-    my = a[1, 0] * xs + a[1, 1] * ys + a[1, 2]
-    m = mask.astype(np.float32)
-    return xs + m * (mx - xs), ys + m * (my - ys)
-
-
-def gaussian_displacement_maps(points: np.ndarray, displacements: np.ndarray, roi: tuple[int, int, int, int],
-                               sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth backward maps from sparse displacements (Gaussian-weighted, falling to zero).
-
-    Backward use of a forward field is only accurate for displacements small against
-    ``sigma``; fine for gentle effects (brows, cheeks), not for closing a mouth.
-    """
-    x0, y0, x1, y1 = roi
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    dx = np.zeros_like(xs)
-    dy = np.zeros_like(xs)
-    pts = np.asarray(points, np.float32)[:, :2]
-    for (px, py), (ux, uy) in zip(pts, np.asarray(displacements, np.float32), strict=True):
-        w = np.exp(-((xs - px) ** 2 + (ys - py) ** 2) / (2 * sigma * sigma))
-        dx += w * ux
-        dy += w * uy
-    return xs - dx, ys - dy

@@ -13,21 +13,21 @@ is for and would tie up a CPU for long.
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import asdict, dataclass, field
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..audio.join import join_with_fades, limit_peak
+from ..backends import BackendRegistry
 from ..errors import InputError, ModelUnavailableError, TextError
+from ..phones import IPA, Phone
 from ..text.normalize import detect_script_language, has_speakable, normalize_text
 from ..text.split import CLAUSE_PUNCT, SENTENCE_PUNCT, split_text
+from .contract import Speech, SpeechBackend, append_phone
 
 MAX_TEXT_CHARS = 5000
 PIECE_CHARS = 400
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 
-PAUSE_SYMBOLS = frozenset({"_", " "})
 # Pause inserted at a join, by how the earlier piece ends (seconds at speed 1).
 _PAUSE_SENTENCE = 0.38
 _PAUSE_CLAUSE = 0.22
@@ -36,76 +36,23 @@ _KEEP_QUIET = 0.02  # quiet audio kept at each side of a join, so fades act on n
 _FADE = 0.008
 
 
-@dataclass
-class Phone:
-    symbol: str  # IPA as the backend gives it; "_" is a pause, " " a word boundary
-    start: float  # seconds
-    end: float
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-
-@dataclass
-class SpeechResult:
-    audio: np.ndarray  # mono float32
-    sample_rate: int
-    phones: list[Phone]  # contiguous, from 0 to the end of the audio
-    text: str  # the normalised text that was spoken
-    language: str
-    backend: str
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def duration(self) -> float:
-        return len(self.audio) / float(self.sample_rate) if self.sample_rate else 0.0
-
-    def to_dict(self, include_audio: bool = False) -> dict:
-        d = {k: v for k, v in asdict(self).items() if k != "audio"}
-        d["duration"] = self.duration
-        if include_audio:
-            d["audio"] = self.audio.tolist()
-        return d
-
-
-@runtime_checkable
-class SpeechBackend(Protocol):
-    name: str
-    languages: frozenset[str]
-
-    def available(self) -> bool: ...
-
-    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> SpeechResult: ...
-
-
 # --------------------------------------------------------------------------- backends
 
-_registry_lock = threading.Lock()
-_registry: list[SpeechBackend] | None = None
+
+def _default_backends() -> list[SpeechBackend]:
+    """Every known voice, best first. Imported lazily: none of them loads a model here."""
+    from .espeak_backend import EspeakBackend
+    from .piper_backend import PiperBackend
+
+    return [PiperBackend(), EspeakBackend()]
 
 
-def _backends() -> list[SpeechBackend]:
-    """Every known backend, best first. Imported lazily: none of them loads a model here."""
-    global _registry
-    with _registry_lock:
-        if _registry is None:
-            from .espeak_backend import EspeakBackend
-            from .piper_backend import PiperBackend
-
-            _registry = [PiperBackend(), EspeakBackend()]
-        return _registry
+_registry: BackendRegistry[SpeechBackend] = BackendRegistry(_default_backends)
 
 
 def reset_backends() -> None:
     """Stop worker processes and forget backends (tests; after installing a voice)."""
-    global _registry
-    with _registry_lock:
-        for b in _registry or []:
-            close = getattr(b, "close", None)
-            if close:
-                close()
-        _registry = None
+    _registry.reset()
 
 
 def canonical_language(language: str | None) -> str:
@@ -120,7 +67,7 @@ def canonical_language(language: str | None) -> str:
 
 def supported_languages() -> frozenset[str]:
     langs: set[str] = set()
-    for b in _backends():
+    for b in _registry.all():
         langs |= set(b.languages)
     return frozenset(langs)
 
@@ -128,7 +75,7 @@ def supported_languages() -> frozenset[str]:
 def get_backend(language: str) -> SpeechBackend:
     """The best voice that can speak ``language`` now; ModelUnavailableError naming what is missing."""
     lang = canonical_language(language)
-    candidates = [b for b in _backends() if lang in b.languages]
+    candidates = [b for b in _registry.all() if lang in b.languages]
     if not candidates:
         raise ModelUnavailableError(
             f"There is no voice for language '{language}'.",
@@ -137,7 +84,7 @@ def get_backend(language: str) -> SpeechBackend:
     for b in candidates:
         if b.available():
             return b
-    missing = "; ".join(b.missing() if hasattr(b, "missing") else b.name for b in candidates)
+    missing = "; ".join(b.missing() for b in candidates)
     raise ModelUnavailableError(f"No voice for '{lang}' is installed ({missing}).",
                                 "Install one of them as described, then try again.")
 
@@ -201,66 +148,40 @@ def _clip_phones(phones: list[Phone], start: float, end: float) -> list[Phone]:
     for p in phones:
         s, e = max(p.start, start), min(p.end, end)
         if e - s > 1e-9:
-            out.append(Phone(p.symbol, s - start, e - start))
+            out.append(Phone(p.symbol, s - start, e - start, p.alphabet))
     if not out:
-        return [Phone("_", 0.0, end - start)] if end > start else []
+        return [Phone("_", 0.0, end - start, IPA)] if end > start else []
     out[0].start = 0.0
     out[-1].end = end - start
     return out
 
 
-def _append_phone(phones: list[Phone], phone: Phone) -> None:
-    """Append, merging runs of pauses (a join's silence next to the voice's own)."""
-    if phone.end - phone.start <= 0:
-        return
-    if phones and phones[-1].symbol in PAUSE_SYMBOLS and phone.symbol in PAUSE_SYMBOLS:
-        phones[-1].end = phone.end
-        if phone.symbol == "_":
-            phones[-1].symbol = "_"
-        return
-    phones.append(phone)
-
-
-def join_results(parts: list[SpeechResult], speed: float = 1.0) -> tuple[np.ndarray, list[Phone]]:
+def join_results(parts: list[Speech], speed: float = 1.0) -> tuple[np.ndarray, list[Phone]]:
     """Concatenate pieces with trimmed silences, a pause by punctuation and short fades."""
     if not parts:
         return np.zeros(0, dtype=np.float32), []
     sr = parts[0].sample_rate
     keep = int(_KEEP_QUIET * sr)
-    fade = int(_FADE * sr)
-    chunks: list[np.ndarray] = []
-    phones: list[Phone] = []
     audios = [np.asarray(p.audio, dtype=np.float32) for p in parts]
     edges = [_quiet_edges(a, sr) for a in audios]
-    t = 0.0
-    total = 0
-    for i, part in enumerate(parts):
-        a = audios[i]
-        lead, tail = edges[i]
+    spans: list[tuple[int, int]] = []
+    gaps: list[int] = []
+    for i, (a, (lead, tail)) in enumerate(zip(audios, edges, strict=True)):
         lo = 0 if i == 0 else max(0, min(lead, len(a)) - keep)
         hi = len(a) if i == len(parts) - 1 else len(a) - max(0, tail - keep)
-        hi = max(hi, lo)
-        seg = a[lo:hi].copy()
-        if i > 0 and seg.size:
-            k = min(fade, seg.size)
-            seg[:k] *= np.linspace(0.0, 1.0, k, dtype=np.float32)
-        if i < len(parts) - 1 and seg.size:
-            k = min(fade, seg.size)
-            seg[-k:] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
-        for p in _clip_phones(part.phones, lo / sr, hi / sr):
-            _append_phone(phones, Phone(p.symbol, t + p.start, t + p.end))
-        chunks.append(seg)
-        total += seg.size
-        t = total / sr
+        spans.append((lo, max(hi, lo)))
         if i < len(parts) - 1:
             kept_quiet = min(tail, keep) + min(edges[i + 1][0], keep)
-            gap = max(0, int(_pause_after(part.text, speed) * sr) - kept_quiet)
-            if gap:
-                chunks.append(np.zeros(gap, dtype=np.float32))
-                total += gap
-                _append_phone(phones, Phone("_", t, total / sr))
-                t = total / sr
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+            gaps.append(max(0, int(_pause_after(parts[i].text, speed) * sr) - kept_quiet))
+    audio, starts = join_with_fades([a[lo:hi] for a, (lo, hi) in zip(audios, spans, strict=True)], gaps,
+                                    int(_FADE * sr))
+    phones: list[Phone] = []
+    for i, (part, (lo, hi)) in enumerate(zip(parts, spans, strict=True)):
+        t = starts[i] / sr
+        for p in _clip_phones(part.phones, lo / sr, hi / sr):
+            append_phone(phones, p.shifted(t))
+        if i < len(parts) - 1 and gaps[i]:
+            append_phone(phones, Phone("_", (starts[i] + hi - lo) / sr, starts[i + 1] / sr, IPA))
     if phones:
         phones[-1].end = len(audio) / sr
     return audio, phones
@@ -285,7 +206,7 @@ def prepare_text(text, language: str | None, speed: float, max_chars: int) -> tu
 
 
 def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_chars: int = MAX_TEXT_CHARS,
-               piece_chars: int = PIECE_CHARS, backend: SpeechBackend | None = None, seed: int = 0) -> SpeechResult:
+               piece_chars: int = PIECE_CHARS, backend: SpeechBackend | None = None, seed: int = 0) -> Speech:
     """Speech and aligned phones for ``text``; the same arguments give the same audio (``seed``
     picks the voice's rendition).
 
@@ -304,9 +225,7 @@ def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_c
     audio, phones = join_results(results, float(speed))
     if audio.size == 0:
         raise TextError("The voice produced no sound for this text.", "Check that the text has words in it.")
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak > 0.99:
-        audio = audio * np.float32(0.99 / peak)
-    return SpeechResult(audio=audio.astype(np.float32, copy=False), sample_rate=results[0].sample_rate,
+    audio = limit_peak(audio)
+    return Speech(audio=audio.astype(np.float32, copy=False), sample_rate=results[0].sample_rate,
                         phones=phones, text=" ".join(pieces) if lang != "zh" else "".join(pieces),
                         language=lang, backend=voice.name, warnings=warnings)

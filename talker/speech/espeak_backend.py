@@ -21,23 +21,22 @@ from __future__ import annotations
 import base64
 import ctypes.util
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelUnavailableError, TextError
-from .base import Phone, SpeechResult, _append_phone
+from ..phones import IPA, Phone
+from .child import run_module
+from .contract import Speech, append_phone
 
 APT_PACKAGE = "espeak-ng"
 ZH_WARNING = "Chinese uses the robotic espeak-ng fallback voice (no offline neural Chinese voice exists)."
 EN_WARNING = "English uses the robotic espeak-ng fallback voice because the Piper voice is not installed."
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 _BASE_WPM = {"zh": 130, "en": 165}
 # Wider pitch range and a lower voice make espeak's weak Mandarin tones clearer: Whisper's
@@ -94,12 +93,12 @@ def phones_from_events(events: list, total: int, sample_rate: int) -> list[Phone
             continue
         if not symbol.strip():
             symbol = "_" if (end - start) / sample_rate >= _PAUSE_MIN_S or i == 0 or i == len(bounds) - 1 else " "
-        _append_phone(phones, Phone(symbol, start / sample_rate, end / sample_rate))
+        append_phone(phones, Phone(symbol, start / sample_rate, end / sample_rate, IPA))
     if phones:
         phones[0].start = 0.0
         phones[-1].end = total / sample_rate
     elif total:
-        phones.append(Phone("_", 0.0, total / sample_rate))
+        phones.append(Phone("_", 0.0, total / sample_rate, IPA))
     return phones
 
 
@@ -122,7 +121,10 @@ class EspeakBackend:
     def available(self) -> bool:
         return not self.missing()
 
-    def synthesize(self, text: str, *, language: str = "zh", speed: float = 1.0, seed: int = 0) -> SpeechResult:
+    def close(self) -> None:
+        """Nothing to stop: each request is its own process."""
+
+    def synthesize(self, text: str, *, language: str = "zh", speed: float = 1.0, seed: int = 0) -> Speech:
         """Speak ``text`` as given (already normalised); espeak-ng has no randomness, ``seed`` is unused."""
         problem = self.missing()
         if problem:
@@ -139,17 +141,13 @@ class EspeakBackend:
         sr = int(reply["sample_rate"])
         audio = np.frombuffer(base64.b64decode(reply["audio_b64"]), dtype="<i2").astype(np.float32) / 32768.0
         phones = phones_from_events(reply["events"], audio.size, sr)
-        return SpeechResult(audio=audio, sample_rate=sr, phones=phones, text=text, language=language,
+        return Speech(audio=audio, sample_rate=sr, phones=phones, text=text, language=language,
                             backend=self.name, warnings=[ZH_WARNING if language == "zh" else EN_WARNING])
 
     def _run(self, request: dict) -> dict:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH", "")]))
         timeout = self.timeout + 0.2 * sum(len(t) for _, t in request["segments"])
         try:
-            done = subprocess.run([sys.executable, "-m", "talker.speech.espeak_backend"],
-                                  input=json.dumps(request).encode("utf-8"), capture_output=True,
-                                  timeout=timeout, cwd=str(_PROJECT_ROOT), env=env)
+            done = run_module("talker.speech.espeak_backend", json.dumps(request).encode("utf-8"), timeout)
         except subprocess.TimeoutExpired:
             raise ModelUnavailableError(f"espeak-ng did not finish within {timeout:.0f} s.",
                                         "Try a shorter text.") from None

@@ -23,7 +23,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,13 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelUnavailableError, TextError
-from .base import PAUSE_SYMBOLS, Phone, SpeechResult, _append_phone
+from ..phones import IPA, PAUSE_SYMBOLS, Phone
+from .child import start_module
+from .contract import Speech, append_phone
 
 _STRESS = frozenset("ˈˌ")  # belong to the following vowel
 _ATTACH_PREV = frozenset("ːˑʰʲʷˠˤ̃͡")  # belong to the preceding sound
 _BOUNDARY = frozenset("^$")
 _START_TIMEOUT = 180.0
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _live: weakref.WeakSet = weakref.WeakSet()
 
@@ -98,14 +98,14 @@ def phones_from_samples(entries: list, sample_rate: int) -> list[Phone]:
             symbol = "_"
         if pending_start is not None:
             start, pending_start = pending_start, None
-        _append_phone(phones, Phone(symbol, start / sample_rate, end / sample_rate))
+        append_phone(phones, Phone(symbol, start / sample_rate, end / sample_rate, IPA))
     if carry:  # a blank after the last phoneme
         end = t + carry
         if phones:
             phones[-1].end = end / sample_rate
         t = end
     if pending_start is not None:
-        _append_phone(phones, Phone("_", pending_start / sample_rate, t / sample_rate))
+        append_phone(phones, Phone("_", pending_start / sample_rate, t / sample_rate, IPA))
     return phones
 
 
@@ -114,14 +114,9 @@ class _Worker:
 
     def __init__(self, model: Path, config: Path) -> None:
         self.log = tempfile.TemporaryFile(prefix="talker-piper-", suffix=".log")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH", "")]))
-        env.setdefault("PYTHONUNBUFFERED", "1")
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "talker.speech.piper_worker", "--model", str(model), "--config", str(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=str(_PROJECT_ROOT),
-        )
+        self.proc = start_module("talker.speech.piper_worker", "--model", str(model), "--config", str(config),
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
         self.replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, name="piper-reader", daemon=True).start()
         self.sample_rate = 0
@@ -328,7 +323,7 @@ class PiperBackend:
 
     # ----------------------------------------------------------------- synthesis
 
-    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> SpeechResult:
+    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> Speech:
         """Speak ``text`` as given (already normalised); phones cover the whole audio. The same
         text, speed and ``seed`` give the same audio, whatever the worker said before."""
         if language not in self.languages:
@@ -346,7 +341,7 @@ class PiperBackend:
             raise ModelUnavailableError("The Piper voice returned truncated audio.", "Try again.")
         phones = phones_from_samples(reply.get("phonemes", []), sr)
         if audio.size and (not phones or abs(phones[-1].end - audio.size / sr) > 1e-6):
-            phones = [Phone("_", 0.0, audio.size / sr)] if not phones else phones
+            phones = [Phone("_", 0.0, audio.size / sr, IPA)] if not phones else phones
             phones[-1].end = audio.size / sr
         warnings = []
         if reply.get("approximate"):
@@ -355,5 +350,5 @@ class PiperBackend:
         if reply.get("seeded") is False:
             warnings.append("The voice's variation could not be seeded: the same text may sound a little "
                             "different each time.")
-        return SpeechResult(audio=audio, sample_rate=sr, phones=phones, text=text, language="en",
+        return Speech(audio=audio, sample_rate=sr, phones=phones, text=text, language="en",
                             backend=self.name, warnings=warnings)

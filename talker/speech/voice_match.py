@@ -38,6 +38,7 @@ EQ_LIMIT_DB = 9.0
 MIN_VOICED_FRAMES = 20  # 0.1 s of voicing: fewer frames give meaningless statistics
 NOTICE = ("The voice is a stock offline voice adjusted toward the reference (pitch and timbre by signal "
           "processing); it is not a clone of the reference speaker.")
+STOCK_NOTICE = "The voice is a stock offline voice, not a clone of the reference speaker."
 _MIN_SAMPLES_S = 0.05
 CHECK_SECONDS = 8.0  # how much speech the keep-or-drop decision listens to
 
@@ -88,7 +89,7 @@ class VoiceProfile:
             sp = _envelope(x, f0, t_axis, sample_rate)
             prof = _profile(f0, sp, sample_rate, x.size)
         if with_embedding and prof.voiced:
-            from ..eval.voice import embed
+            from ..audio.speaker import embed
 
             prof.embedding = embed(x, sample_rate)
         prof.seconds = time.perf_counter() - t
@@ -340,7 +341,7 @@ def calibrate_warp(audio: np.ndarray, sample_rate: int, target: VoiceProfile,
     """
     if target.embedding is None:
         raise ValueError("calibrate_warp needs a target profile built with_embedding=True")
-    from ..eval.voice import embed
+    from ..audio.speaker import embed
 
     st = MatchSettings(f0=f0, warp=True, eq=False)
     seg = _check_segment(np.asarray(audio, dtype=np.float32), sample_rate)
@@ -412,7 +413,7 @@ def match_to_reference(audio: np.ndarray, sample_rate: int, reference: VoiceProf
     if not info["applied"]:
         return audio, info
     if check and reference.embedding is not None:
-        from ..eval.voice import embed
+        from ..audio.speaker import embed
 
         t = time.perf_counter()
         ref = reference.embedding / (np.linalg.norm(reference.embedding) + 1e-9)
@@ -444,13 +445,12 @@ def apply_reference_voice(audio: np.ndarray, sample_rate: int, reference_audio: 
     :func:`calibrate_warp`); later utterances reuse it. Never raises.
     """
     t0 = time.perf_counter()
-    stock_msg = "The voice is a stock offline voice, not a clone of the reference speaker."
     try:
         entry = _cached(key)
         if entry is None:
             if reference_audio is None or np.asarray(reference_audio).size == 0:
                 return np.asarray(audio, dtype=np.float32), {"kept": "stock", "skipped": "no reference audio",
-                                                             "message": stock_msg}
+                                                             "message": STOCK_NOTICE}
             prof = VoiceProfile.from_audio(reference_audio, reference_rate, with_embedding=True)
             entry = (prof, None)
         prof, alpha = entry
@@ -465,9 +465,9 @@ def apply_reference_voice(audio: np.ndarray, sample_rate: int, reference_audio: 
                                        matched_segment=cal_info.get("render"))
     except Exception as e:  # noqa: BLE001 - never lose the speech over an optional step
         return np.asarray(audio, dtype=np.float32), {"kept": "stock", "skipped": f"matching failed: {e}",
-                                                     "message": stock_msg}
+                                                     "message": STOCK_NOTICE}
     if cal_info.get("scores"):
         info["calibration"] = {str(k): round(v, 4) for k, v in cal_info["scores"].items()}
     info["total_seconds"] = round(time.perf_counter() - t0, 3)
-    info["message"] = NOTICE if info["kept"] == "matched" else stock_msg
+    info["message"] = NOTICE if info["kept"] == "matched" else STOCK_NOTICE
     return out, info

@@ -18,13 +18,14 @@ import numpy as np
 
 from ..errors import TalkerError
 from ..media import ffmpeg
+from ..motion.code import FPS
 
 DISCLOSURE = "AI-generated with talker (synthetic speech and face motion); not a real recording."
 
 
 @dataclass
 class EncodeOptions:
-    fps: int = 25
+    fps: int = FPS
     crf: int = 20
     # x264 on a 2-core CPU: "superfast" costs 36 % less CPU than "veryfast" at the same crf with
     # the same picture (PSNR 39.35 vs 39.41 dB on a 512² talking head), for files ~37 % larger.
@@ -33,7 +34,7 @@ class EncodeOptions:
     metadata: dict | None = None  # extra container tags
 
 
-def frames_for_audio(num_samples: int, sample_rate: int, fps: int = 25) -> int:
+def frames_for_audio(num_samples: int, sample_rate: int, fps: int = FPS) -> int:
     return int(round(num_samples * fps / sample_rate))
 
 

@@ -1,4 +1,4 @@
-"""Forced alignment and the lip-sync measures: exact math on synthetic data, then real clips."""
+"""The lip-sync measures: exact math on synthetic data, then real clips; and hearing output speech."""
 
 from __future__ import annotations
 
@@ -7,37 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from talker.align import AlignedPhone, AlignedWord, Alignment, AlignmentError, align
-from talker.align.phones import english_words, letters_to_sound
 from talker.eval.lipsync import av_offset, bilabial_lag, bilabial_scores, openness_target
 from talker.eval.mouth import mouth_opening
 
-from .conftest import require_shared
+from .conftest import PRINTING, require_shared
+from .conftest import one_word_per_phone as _al
 
-PRINTING = ("Printing, in the only sense with which we are at present concerned, differs from most if not "
-            "from all the arts and crafts represented in the Exhibition")
 FPS = 25.0
-
-
-def _al(phones: list[tuple[str, float, float]], word: str = "w") -> Alignment:
-    """One word per phone, so failures name something."""
-    words = [AlignedWord(f"{word}{i}", s, e, [AlignedPhone(sym, s, e, i)]) for i, (sym, s, e) in enumerate(phones)]
-    return Alignment(words, duration=max(e for _, _, e in phones))
-
-
-# --------------------------------------------------------------------------- text handling
-
-
-def test_english_words_normalise_numbers_and_punctuation():
-    got = [w for w, _ in english_words("It's 42% of the lip-sync, in 1999!")]
-    assert got == ["it's", "forty", "two", "percent", "of", "the", "lip", "sync", "in", "nineteen", "ninety", "nine"]
-    assert english_words("  ,.;  ") == []
-
-
-def test_letters_to_sound_gives_arpabet():
-    pron = letters_to_sound("zorblax").split()
-    assert pron and all(p.isupper() and p.isalpha() for p in pron)
-    assert pron[0] == "Z" and "B" in pron
 
 
 # --------------------------------------------------------------------------- bilabial math
@@ -142,67 +118,7 @@ def test_av_offset_auto_and_bilabial_lag_on_synthetic():
         av_offset(mouth, audio, sr, FPS, feature="phones")
 
 
-def test_alignment_shift_and_roundtrip():
-    al = _al([("P", 0.1, 0.2), ("AA", 0.2, 0.4)])
-    moved = al.shifted(0.5)
-    assert [p.start for p in moved.phones] == pytest.approx([0.6, 0.7])
-    assert [p.start for p in al.phones] == pytest.approx([0.1, 0.2])  # original untouched
-    back = Alignment.from_dict(moved.to_dict())
-    assert back.phones[0].symbol == "P" and back.words[1].end == pytest.approx(0.9)
-
-
-def test_mandarin_fallback_from_given_word_times():
-    pytest.importorskip("pypinyin")
-    audio = np.zeros(16000 * 2, dtype=np.float32)
-    words = [{"text": "爸爸", "start": 0.1, "end": 0.7}, {"text": "妈", "start": 0.8, "end": 1.1}]
-    al = align(audio, 16000, "爸爸妈妈。", "zh", asr_words=words)
-    assert al.precision == "approximate" and al.language == "zh"
-    assert [w.text for w in al.words] == ["爸", "爸", "妈", "妈"]
-    syms = [p.symbol for p in al.phones]
-    assert syms == ["B", "AA", "B", "AA", "M", "AA", "M", "AA"]
-    starts = [w.start for w in al.words]
-    assert starts[:3] == pytest.approx([0.1, 0.4, 0.8]) and starts[3] >= 1.1 - 1e-6  # last one interpolated
-    assert all(p.end > p.start for p in al.phones)
-    assert any("approximate" in w for w in al.warnings)
-
-
-def test_align_errors_are_typed():
-    with pytest.raises(AlignmentError):
-        align(np.zeros(16000, dtype=np.float32), 16000, "   ")
-    with pytest.raises(AlignmentError):
-        align(np.zeros(16000, dtype=np.float32), 16000, "hallo welt", "de")
-
-
 # --------------------------------------------------------------------------- real recordings
-
-
-@pytest.mark.slow
-def test_align_printing_fixture():
-    import soundfile as sf
-
-    wav = require_shared("fixtures/audio/en_printing_10s.wav")
-    audio, sr = sf.read(str(wav), dtype="float32")
-    duration = audio.shape[0] / sr
-    al = align(audio, sr, PRINTING)
-    expected = [w for w, _ in english_words(PRINTING)]
-    assert [w.text for w in al.words] == expected
-    assert al.words[0].text == "printing" and al.words[0].start < 0.15
-    times = [(p.start, p.end) for p in al.phones]
-    assert all(s < e for s, e in times)
-    assert all(times[i][1] <= times[i + 1][0] + 1e-6 for i in range(len(times) - 1))
-    assert al.words[-1].end <= duration + 0.02
-    assert 85 <= len(al.phones) <= 130  # 27 words of this sentence have ~108 dictionary phones
-    assert {p.symbol for p in al.phones} <= {
-        "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY",
-        "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y",
-        "Z", "ZH"}
-    # Out-of-vocabulary words get a guessed pronunciation and a warning, not a failure.
-    odd = align(audio, sr, PRINTING.replace("crafts", "craftz"))
-    craft = next(w for w in odd.words if w.source == "craftz")
-    assert craft.pronunciation == "rules" and any("craftz" in w for w in odd.warnings)
-    # Text that cannot fit the audio is a typed error, not a pocketsphinx crash.
-    with pytest.raises(AlignmentError):
-        align(audio[: sr // 2], sr, PRINTING)
 
 
 @pytest.mark.slow
@@ -226,24 +142,6 @@ def test_bilabial_closure_on_real_clip(monkeypatch):
         assert bad["auc"] < good["auc"] - 0.1
     off = av_offset(mouth, tr.audio, tr.sample_rate, tr.fps, alignment=al)
     assert -2 <= off.lag <= 5 and off.r > 0.15
-
-
-def test_numbers_are_spelled_like_the_synthesiser_says_them():
-    words = [w for w, _ in english_words("In 1984, 42 people paid $3.50 on the 21st.")]
-    assert words == ["in", "nineteen", "eighty", "four", "forty", "two", "people", "paid", "dollars", "three",
-                     "point", "five", "zero", "on", "the", "twenty", "first"]
-
-
-def test_pauses_cut_vowels_but_keep_silent_plosive_closures():
-    from talker.motion.visemes import TimedPhone, with_pauses
-
-    phones = [TimedPhone("P", 0.0, 0.08), TimedPhone("AA", 0.08, 0.5), TimedPhone("B", 0.5, 0.6),
-              TimedPhone("IY", 0.6, 1.2)]
-    # voice activity hears nothing before 0.1 s (the /p/ closure is silent) and nothing after 0.9 s
-    out = with_pauses(phones, [(0.1, 0.9)])
-    assert (out[0].phone, out[0].start, out[0].end) == ("P", 0.0, 0.08)  # kept: lips must still close
-    assert [p.phone for p in out] == ["P", "AA", "B", "IY", "SIL"]
-    assert out[-2].end == pytest.approx(0.9) and out[-1].end == pytest.approx(1.2)
 
 
 def test_output_speech_is_heard_in_its_own_latin_script_language():

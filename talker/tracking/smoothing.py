@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..motion.code import FPS
+
 
 def _alpha(cutoff: np.ndarray | float, fps: float) -> np.ndarray:
     tau = 1.0 / (2.0 * np.pi * np.asarray(cutoff, dtype=np.float64))
@@ -24,7 +26,7 @@ class OneEuroFilter:
     their own state, so one call filters a whole frame of landmarks.
     """
 
-    def __init__(self, fps: float = 25.0, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
+    def __init__(self, fps: float = float(FPS), min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
         self.fps = float(fps)
         self.min_cutoff = float(min_cutoff)
         self.beta = float(beta)
@@ -53,7 +55,7 @@ class OneEuroFilter:
 
 def one_euro(
     values: np.ndarray,
-    fps: float = 25.0,
+    fps: float = float(FPS),
     min_cutoff: float = 1.0,
     beta: float = 0.0,
     d_cutoff: float = 1.0,

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FaceTooSmallError, ModelUnavailableError, NoFaceError
-from . import code, geometry
+from ..motion import code
+from . import geometry
 from .landmarker_model import find_face_landmarker
 from .smoothing import fill_gaps, one_euro
 
@@ -202,7 +203,7 @@ def _open_backend(backend: str, model_path: str | None, image_mode: bool, fps: f
 
 def track_frames(
     frames: Iterable[np.ndarray],
-    fps: float = 25.0,
+    fps: float = float(code.FPS),
     *,
     model_path: str | None = None,
     image_mode: bool = False,
@@ -219,6 +220,44 @@ def track_frames(
     """
     warnings: list[str] = []
     det = _open_backend(backend, model_path, image_mode, fps, warnings)
+    lms, blends, poses, max_faces, size, spent = _detect_all(det, frames)
+
+    t = len(lms)
+    if t == 0 or size is None:
+        raise NoFaceError(f"No frames to look for a face in {_name(source_name)}.",
+                          "Give a video with at least one frame, or a photo.")
+    detected = np.array([lm is not None for lm in lms])
+    if not detected.any():
+        raise NoFaceError(
+            f"No face found in {_name(source_name)}.",
+            "Use a clip or photo where one face is clearly visible, frontal and well lit.",
+        )
+    landmarks, motion, boxes = _per_frame_arrays(lms, blends, poses, detected)
+    _check_face_size(boxes, detected, source_name)
+    motion, landmarks, boxes, long_motion = _fill_track_gaps(motion, landmarks, boxes, detected, max_gap)
+    warnings += _track_warnings(detected, long_motion, max_faces, max_gap, source_name)
+
+    mouth_gap = geometry.mouth_opening(landmarks).astype(np.float32)
+    if smooth and t > 2 and not image_mode:
+        landmarks, boxes = _smooth_track(motion, landmarks, boxes, fps)
+
+    return TrackResult(
+        motion=motion.astype(np.float32),
+        landmarks=landmarks.astype(np.float32),
+        boxes=boxes.astype(np.float32),
+        detected=detected,
+        backend=det.name,
+        warnings=warnings,
+        max_faces=max_faces,
+        frame_size=size,
+        ms_per_frame=1000.0 * spent / t,
+        mouth_gap=mouth_gap,
+    )
+
+
+def _detect_all(det, frames: Iterable[np.ndarray]):
+    """Run the backend over every frame (and close it): per-frame landmarks, blendshapes and pose
+    (None where no face), the most faces seen at once, the frame size and the detection seconds."""
     lms: list[np.ndarray | None] = []
     blends: list[np.ndarray | None] = []
     poses: list[np.ndarray | None] = []
@@ -239,18 +278,12 @@ def track_frames(
             poses.append(pose)
     finally:
         det.close()
+    return lms, blends, poses, max_faces, size, spent
 
+
+def _per_frame_arrays(lms: list, blends: list, poses: list, detected: np.ndarray):
+    """Landmarks (T, 478, 3), motion (T, 61) and boxes (T, 4), zero where no face was found."""
     t = len(lms)
-    if t == 0 or size is None:
-        raise NoFaceError(f"No frames to look for a face in {_name(source_name)}.",
-                          "Give a video with at least one frame, or a photo.")
-    detected = np.array([lm is not None for lm in lms])
-    if not detected.any():
-        raise NoFaceError(
-            f"No face found in {_name(source_name)}.",
-            "Use a clip or photo where one face is clearly visible, frontal and well lit.",
-        )
-
     landmarks = np.zeros((t, N_LANDMARKS, 3), dtype=np.float32)
     motion = np.zeros((t, code.MOTION_DIM), dtype=np.float32)
     for i in np.flatnonzero(detected):
@@ -259,7 +292,11 @@ def track_frames(
         motion[i, code.HEAD] = poses[i]
         motion[i, code.EYES] = geometry.iris_offsets(lms[i])
     boxes = np.array([_box(lm) if lm is not None else np.zeros(4) for lm in lms], dtype=np.float32)
+    return landmarks, motion, boxes
 
+
+def _check_face_size(boxes: np.ndarray, detected: np.ndarray, source_name: str) -> None:
+    """``FaceTooSmallError`` when the median detected face is under ``MIN_FACE_HEIGHT_PX`` tall."""
     heights = boxes[detected, 3] - boxes[detected, 1]
     median_h = float(np.median(heights))
     if median_h < MIN_FACE_HEIGHT_PX:
@@ -269,6 +306,10 @@ def track_frames(
             "Use a closer shot or a higher-resolution video/photo, or crop around the face.",
         )
 
+
+def _fill_track_gaps(motion: np.ndarray, landmarks: np.ndarray, boxes: np.ndarray, detected: np.ndarray,
+                     max_gap: int):
+    """Interpolate gaps up to ``max_gap`` frames; also returns which frames sit in longer gaps."""
     # A failed pose (solvePnP) is a gap in the head channels only.
     pose_ok = detected & np.isfinite(motion[:, code.HEAD]).all(axis=1)
     motion[~pose_ok, code.HEAD] = 0.0
@@ -277,7 +318,14 @@ def track_frames(
         motion[:, code.HEAD], _ = fill_gaps(motion[:, code.HEAD], pose_ok, max_gap)
     landmarks, _ = fill_gaps(landmarks, detected, max_gap)
     boxes, _ = fill_gaps(boxes, detected, max_gap)
+    return motion, landmarks, boxes, long_motion
 
+
+def _track_warnings(detected: np.ndarray, long_motion: np.ndarray, max_faces: int, max_gap: int,
+                    source_name: str) -> list[str]:
+    """What a caller should know about the track: several faces, missing frames, a low face ratio."""
+    warnings = []
+    t = detected.shape[0]
     missing = int((~detected).sum())
     if max_faces > 1:
         warnings.append(f"{max_faces} faces seen; the largest is used")
@@ -289,28 +337,18 @@ def track_frames(
     ratio = float(detected.mean())
     if ratio < MIN_FACE_RATIO:
         warnings.append(f"face found in only {ratio:.0%} of the frames of {_name(source_name)}")
+    return warnings
 
-    mouth_gap = geometry.mouth_opening(landmarks).astype(np.float32)
-    if smooth and t > 2 and not image_mode:
-        landmarks = one_euro(landmarks, fps, *_SMOOTH_LANDMARKS)
-        boxes = one_euro(boxes, fps, *_SMOOTH_BOXES)
-        motion[:, code.BLENDSHAPES] = np.clip(one_euro(motion[:, code.BLENDSHAPES], fps, *_SMOOTH_BLENDSHAPES), 0.0, 1.0)
-        motion[:, code.HEAD_ROTATION] = smooth_rotation(motion[:, code.HEAD_ROTATION], fps)
-        motion[:, code.HEAD_TRANSLATION] = one_euro(motion[:, code.HEAD_TRANSLATION], fps, *_SMOOTH_TRANSLATION)
-        motion[:, code.EYES] = one_euro(motion[:, code.EYES], fps, *_SMOOTH_EYES)
 
-    return TrackResult(
-        motion=motion.astype(np.float32),
-        landmarks=landmarks.astype(np.float32),
-        boxes=boxes.astype(np.float32),
-        detected=detected,
-        backend=det.name,
-        warnings=warnings,
-        max_faces=max_faces,
-        frame_size=size,
-        ms_per_frame=1000.0 * spent / t,
-        mouth_gap=mouth_gap,
-    )
+def _smooth_track(motion: np.ndarray, landmarks: np.ndarray, boxes: np.ndarray, fps: float):
+    """One-Euro smoothing of every channel (``motion`` in place); returns the smoothed landmarks and boxes."""
+    landmarks = one_euro(landmarks, fps, *_SMOOTH_LANDMARKS)
+    boxes = one_euro(boxes, fps, *_SMOOTH_BOXES)
+    motion[:, code.BLENDSHAPES] = np.clip(one_euro(motion[:, code.BLENDSHAPES], fps, *_SMOOTH_BLENDSHAPES), 0.0, 1.0)
+    motion[:, code.HEAD_ROTATION] = smooth_rotation(motion[:, code.HEAD_ROTATION], fps)
+    motion[:, code.HEAD_TRANSLATION] = one_euro(motion[:, code.HEAD_TRANSLATION], fps, *_SMOOTH_TRANSLATION)
+    motion[:, code.EYES] = one_euro(motion[:, code.EYES], fps, *_SMOOTH_EYES)
+    return landmarks, boxes
 
 
 def _name(source_name: str) -> str:

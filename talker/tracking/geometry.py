@@ -29,22 +29,30 @@ import math
 
 import numpy as np
 
-from . import code
-
-# --- landmark indices ---------------------------------------------------------------------
-RIGHT_EYE_CORNERS = (33, 133)     # outer, inner (subject's right eye, image left)
-LEFT_EYE_CORNERS = (263, 362)     # outer, inner (subject's left eye, image right)
-RIGHT_IRIS_CENTRE = 468
-LEFT_IRIS_CENTRE = 473
-RIGHT_EYE_LIDS = (159, 145)       # upper, lower
-LEFT_EYE_LIDS = (386, 374)
-UPPER_LIP_INNER, LOWER_LIP_INNER = 13, 14
-UPPER_LIP_OUTER, LOWER_LIP_OUTER = 0, 17
-MOUTH_RIGHT, MOUTH_LEFT = 61, 291
-NOSE_TIP, CHIN = 1, 152
-RIGHT_BROW_INNER, LEFT_BROW_INNER = (107, 55), (336, 285)
-RIGHT_BROW_MID, LEFT_BROW_MID = (105, 52), (334, 282)
-RIGHT_BROW_OUTER, LEFT_BROW_OUTER = (70, 46), (300, 276)
+from ..motion import code
+from .landmarks import (
+    CHIN,
+    FOREHEAD,
+    LEFT_BROW_INNER,
+    LEFT_BROW_MID,
+    LEFT_BROW_OUTER,
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_LIDS,
+    LEFT_IRIS_CENTRE,
+    LOWER_INNER_LIP,
+    LOWER_LIP_OUTER,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    NOSE_TIP,
+    RIGHT_BROW_INNER,
+    RIGHT_BROW_MID,
+    RIGHT_BROW_OUTER,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_LIDS,
+    RIGHT_IRIS_CENTRE,
+    UPPER_INNER_LIP,
+    UPPER_LIP_OUTER,
+)
 
 _TAN_HALF_FOV = math.tan(math.radians(63.0 / 2.0))  # MediaPipe face-geometry's virtual camera
 
@@ -206,7 +214,7 @@ def face_features(landmarks: np.ndarray) -> np.ndarray:
     def eye_open(lids, corners):
         return (y[lids[0]] - y[lids[1]]) / max(np.linalg.norm(a[corners[0], :2] - a[corners[1], :2]), 1e-6)
 
-    lip_mid_y = 0.5 * (y[UPPER_LIP_INNER] + y[LOWER_LIP_INNER])
+    lip_mid_y = 0.5 * (y[UPPER_INNER_LIP] + y[LOWER_INNER_LIP])
     eye_y_left = 0.5 * (y[LEFT_EYE_CORNERS[0]] + y[LEFT_EYE_CORNERS[1]])
     eye_y_right = 0.5 * (y[RIGHT_EYE_CORNERS[0]] + y[RIGHT_EYE_CORNERS[1]])
 
@@ -214,7 +222,7 @@ def face_features(landmarks: np.ndarray) -> np.ndarray:
         return 0.5 * (y[pair[0]] + y[pair[1]]) - eye_y
 
     return np.array([
-        y[UPPER_LIP_INNER] - y[LOWER_LIP_INNER],
+        y[UPPER_INNER_LIP] - y[LOWER_INNER_LIP],
         y[NOSE_TIP] - y[CHIN],
         a[MOUTH_LEFT, 0] - a[MOUTH_RIGHT, 0],
         eye_open(LEFT_EYE_LIDS, LEFT_EYE_CORNERS),
@@ -224,8 +232,8 @@ def face_features(landmarks: np.ndarray) -> np.ndarray:
         brow(LEFT_BROW_INNER, eye_y_left), brow(RIGHT_BROW_INNER, eye_y_right),
         brow(LEFT_BROW_MID, eye_y_left), brow(RIGHT_BROW_MID, eye_y_right),
         brow(LEFT_BROW_OUTER, eye_y_left), brow(RIGHT_BROW_OUTER, eye_y_right),
-        y[UPPER_LIP_OUTER] - y[UPPER_LIP_INNER],
-        y[LOWER_LIP_INNER] - y[LOWER_LIP_OUTER],
+        y[UPPER_LIP_OUTER] - y[UPPER_INNER_LIP],
+        y[LOWER_INNER_LIP] - y[LOWER_LIP_OUTER],
         0.5 * (a[MOUTH_LEFT, 0] + a[MOUTH_RIGHT, 0]),
         *iris_offsets(landmarks),
     ])
@@ -287,10 +295,6 @@ def blendshapes_from_features(features: np.ndarray) -> np.ndarray:
         out[:, code.BLENDSHAPE_NAMES.index(name)] = v
     out = np.clip(out, 0.0, 1.0)
     return out if np.ndim(features) > 1 else out[0]
-
-
-UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
-FOREHEAD, CHIN = 10, 152
 
 
 def mouth_opening(landmarks: np.ndarray) -> np.ndarray:

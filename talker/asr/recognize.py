@@ -15,7 +15,6 @@ Environment:
 
 from __future__ import annotations
 
-import functools
 import importlib.resources
 import importlib.util
 import os
@@ -30,6 +29,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..audio.resample import resample
+from ..backends import BackendRegistry
 from ..errors import InputError, ModelUnavailableError
 from ..paths import models_dir
 
@@ -104,6 +104,8 @@ class ASRBackend(Protocol):
     def available(self) -> bool: ...
 
     def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> Transcript: ...
+
+    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- audio helpers
@@ -260,6 +262,9 @@ class _Backend:
 
     def transcribe(self, audio: np.ndarray, sample_rate: int, language: str | None = None) -> Transcript:
         return self._transcribe16k(_prepare(audio, sample_rate), language)
+
+    def close(self) -> None:
+        """Nothing to stop: the model lives in this process and goes with the backend."""
 
     def _transcribe16k(self, x: np.ndarray, language: str | None) -> Transcript:
         raise NotImplementedError
@@ -535,8 +540,7 @@ class FunASRBackend(_Backend):
 # --------------------------------------------------------------------------- selection
 
 
-@functools.lru_cache(maxsize=1)
-def _all_backends() -> tuple:
+def _default_backends() -> list[ASRBackend]:
     backends: list = [FunASRBackend()]
     env = os.environ.get("TALKER_WHISPER_MODEL", "").strip()
     if env:
@@ -549,22 +553,25 @@ def _all_backends() -> tuple:
                                            multilingual=not env.endswith(".en"), remote_name=env))
     backends.append(WhisperBackend("faster-whisper:base", bundled_base_dir, multilingual=True))
     backends.append(WhisperBackend("faster-whisper:tiny.en", bundled_tiny_en_dir, multilingual=False))
-    return tuple(backends)
+    return backends
+
+
+_registry: BackendRegistry[ASRBackend] = BackendRegistry(_default_backends)
 
 
 def reset_backends() -> None:
     """Forget loaded models and re-read the environment (tests, or after changing env vars)."""
-    _all_backends.cache_clear()
+    _registry.reset()
 
 
 def available_backends() -> list[ASRBackend]:
     """Backends that can run now, best first; nothing is loaded or downloaded here."""
-    return [b for b in _all_backends() if b.available()]
+    return _registry.available()
 
 
 def _by_name(name: str) -> ASRBackend:
     want = name.strip().lower()
-    for b in _all_backends():
+    for b in _registry.all():
         names = {b.name.lower(), b.name.split(":")[0].lower()}
         if isinstance(b, WhisperBackend):
             names |= {b.name.split(":", 1)[1].lower(), "whisper:" + b.name.split(":", 1)[1].lower(), "whisper"}
@@ -576,7 +583,7 @@ def _by_name(name: str) -> ASRBackend:
                                             "Install its model, or set TALKER_ALLOW_DOWNLOAD=1 with network.")
             return b
     raise InputError(f"Unknown speech recogniser '{name}'.",
-                     "Use one of: " + ", ".join(b.name for b in _all_backends()) + ".")
+                     "Use one of: " + ", ".join(b.name for b in _registry.all()) + ".")
 
 
 def _none_available() -> ModelUnavailableError:

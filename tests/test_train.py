@@ -1,4 +1,4 @@
-"""Training data and the training loop: shards from real clips, loss going down, exact resume, EMA, inference."""
+"""The training loop: loss going down, exact resume, EMA, the schedule, F5 initialisation, two processes."""
 
 from __future__ import annotations
 
@@ -10,140 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from talker.data.shards import (
-    STD_FLOOR,
-    FrameBatchSampler,
-    ShardDataset,
-    collate,
-    language_hint,
-    segment_words,
-    speaker_of,
-)
-from talker.model import TalkerDiT, get_config, mel_frames_for_video
-from talker.model.sampler import estimate_duration
-from talker.text.metrics import join_words
+from talker.data.shards import FrameBatchSampler, ShardDataset, collate
+from talker.model import TalkerDiT, get_config
 from talker.train import EMA, compute_loss, lr_at, step_generator
 from talker.train import main as train_main
 
-from .conftest import require_shared
-
-CLIPS = ["en_grid_man_denim_3s.mp4", "en_grid_woman_pinktop_3s.mp4", "en_lrs2_man_d_5s.mp4"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Several OpenMP threads on a loaded machine spin against each other (10x slower here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    """Shards of three short real clips (analyses are cached by content, so this is quick)."""
-    src = require_shared("data/talking")
-    face = require_shared("models/face_landmarker.task")
-    videos = tmp_path_factory.mktemp("videos")
-    for name in CLIPS:
-        (videos / name).symlink_to(src / name)
-    out = tmp_path_factory.mktemp("shards")
-    from talker.data.shards import prepare
-
-    index = prepare(videos, out, face_model=str(face), log=lambda *a: None)
-    return out, index
-
-
-# --------------------------------------------------------------------------- data
-
-
-def test_names():
-    assert language_hint("en_grid_man_denim_3s.mp4") == "en"
-    assert language_hint("xx_woman_coat_outdoor_10s.mp4") is None
-    assert language_hint("clip.mp4") is None
-    assert speaker_of("en_man_obama_hdtf_16s.mp4") == "en_man_obama_hdtf"
-
-
-def test_segment_words_cuts_at_pauses():
-    # 20 words of 0.4 s each, 0.1 s apart, with a long pause after word 9 (4.9 .. 6.0 s); stripped,
-    # as the reference analysis stores Whisper's words
-    words, t = [], 0.0
-    for i in range(20):
-        words.append({"text": f"w{i}", "start": t, "end": t + 0.4})
-        t += 0.5 + (1.0 if i == 9 else 0.0)
-    segs = segment_words(words, int(round(t * 25)), max_seconds=6.0, min_seconds=1.0)
-    assert len(segs) == 2
-    assert segs[0].end == segs[1].start == round(5.45 * 25)  # mid-pause
-    assert segs[0].text == " ".join(f"w{i}" for i in range(10))
-    assert segs[1].text == " ".join(f"w{i}" for i in range(10, 20))
-    # word timings travel with the segment, counted from its own start
-    assert segs[0].words[0] == [0.0, 0.4, "w0"]
-    assert segs[1].words[0] == [pytest.approx(6.0 - 5.44), pytest.approx(6.4 - 5.44), "w10"]
-    assert segment_words([], 100) == []
-
-
-def test_join_words_spaces_latin_not_cjk():
-    assert join_words(["Set", "white", "in", "Z3,", "no."]) == "Set white in Z3, no."
-    assert join_words(["和", "家", "欢", "乐,", "吃", "饱"]) == "和家欢乐,吃饱"
-    assert join_words(["我", "用", "Python", "写", "code"]) == "我用Python写code"
-    assert join_words([" a ", "", "b"]) == "a b"
-
-
-def test_old_shards_ask_to_be_prepared_again(tmp_path):
-    (tmp_path / "index.json").write_text(json.dumps({"format": "talker-shards", "version": 1, "items": []}))
-    with pytest.raises(ValueError, match="prepare the shards again"):
-        ShardDataset(tmp_path)
-
-
-def test_prepare_real_clips(shards):
-    out, index = shards
-    st = index["stats"]
-    assert st["clips"] == 3 and st["speakers"] == 3 and st["segments"] >= 3
-    assert len(index["motion_mean"]) == len(index["motion_std"]) == 61
-    assert min(index["motion_std"]) >= STD_FLOOR - 1e-9
-    assert json.loads((out / "index.json").read_text())["stats"] == st
-    ds = ShardDataset(out)
-    for i, it in enumerate(ds.items):
-        item = ds[i]
-        assert it["transcript"].strip() and item["text"].numel() == it["text_tokens"] > 0
-        assert item["mel"].shape == (mel_frames_for_video(it["motion_frames"]), 100)
-        assert item["motion"].shape == (item["mel"].shape[0], 61)
-        assert -12 < float(item["mel"].mean()) < 3  # a log-mel, not raw magnitudes
-        assert it["language"] == "en"
-        # words are separated (version 1 ran them together) and each has its time inside the item
-        assert len(it["transcript"].split()) == len(it["words"]) >= 3
-        assert all(0.0 <= a <= b <= it["seconds"] + 1e-6 for a, b, _ in it["words"])
-        assert [w for _, _, w in it["words"]] == it["transcript"].split()
-
-
-def test_batches_and_padding(shards):
-    out, _ = shards
-    ds = ShardDataset(out)
-    budget = max(ds.frames) * 2
-    sampler = FrameBatchSampler(ds.frames, budget, seed=3)
-    seen = sorted(i for b in sampler.epoch(0) for i in b)
-    assert seen == list(range(len(ds)))
-    for b in sampler.epoch(0):
-        assert max(ds.frames[i] for i in b) * len(b) <= budget
-    assert sampler.epoch(1) == FrameBatchSampler(ds.frames, budget, seed=3).epoch(1)
-    # resuming mid-run yields the same (step, batch) stream
-    full = [x for _, x in zip(range(7), sampler.iterate(0), strict=False)]
-    tail = [x for _, x in zip(range(4), sampler.iterate(3), strict=False)]
-    assert full[3:] == tail
-    batch = collate([ds[i] for i in range(len(ds))])
-    n = max(ds.frames)
-    assert batch["mel"].shape == (len(ds), n, 100) and batch["motion"].shape == (len(ds), n, 61)
-    assert batch["lens"].tolist() == ds.frames
-    for k, length in enumerate(ds.frames):
-        assert float(batch["mel"][k, length:].abs().sum()) == 0.0
-        assert (batch["text"][k] >= 0).sum() == ds[k]["text"].numel()
-    # two processes split the batches between them, equally
-    r0 = FrameBatchSampler(ds.frames, ds.frames[0] + 1, seed=0, rank=0, world=2).epoch(0)
-    r1 = FrameBatchSampler(ds.frames, ds.frames[0] + 1, seed=0, rank=1, world=2).epoch(0)
-    assert len(r0) == len(r1) and not set(map(tuple, r0)) & set(map(tuple, r1))
-
-
-# --------------------------------------------------------------------------- optimisation pieces
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_ema_math():
@@ -290,33 +162,6 @@ def test_training_from_f5_weights_takes_their_vocabulary(shards, tmp_path, capsy
     save_file({"x": torch.zeros(1)}, str(lone))
     assert train_main(common[:6] + ["--out", str(tmp_path / "r3"), "--init-f5", str(lone)]) == 2
     assert "No vocab.txt beside model.safetensors" in capsys.readouterr().err
-
-
-# --------------------------------------------------------------------------- inference
-
-
-def test_infer_shapes_and_durations():
-    from talker.model.infer import generate, prompt_from_arrays
-    from talker.model.vocoder import GriffinLimVocoder
-
-    torch.manual_seed(0)
-    model = TalkerDiT(get_config("tiny")).eval()
-    rng = np.random.default_rng(0)
-    audio = (0.1 * rng.standard_normal(24000)).astype(np.float32)
-    motion = rng.standard_normal((25, 61)).astype(np.float32)
-    prompt = prompt_from_arrays(audio, motion, "hello there")
-    assert prompt.frames == mel_frames_for_video(25) and prompt.motion.shape == (prompt.frames, 61)
-    res = generate(model, prompt, "how are you", duration_frames=94, nfe_steps=2, seed=0,
-                   vocoder=GriffinLimVocoder(n_iter=2))
-    assert res.mel.shape == (94, 100) and res.total_frames == prompt.frames + 94
-    assert res.motion.shape[1] == 61
-    assert abs(res.motion.shape[0] - 94 / 93.75 * 25) <= 1.5
-    assert abs(res.audio.size - 94 * 256) <= 256 and res.sample_rate == 24000
-    est = generate(model, prompt, "how are you doing today", nfe_steps=1, seed=0)
-    total = estimate_duration(prompt.frames, "hello there", "how are you doing today")
-    assert est.total_frames == total and est.mel.shape[0] == total - prompt.frames
-    again = generate(model, prompt, "how are you doing today", nfe_steps=1, seed=0)
-    assert torch.equal(est.mel, again.mel)
 
 
 def test_data_parallel_training_with_two_processes(shards, tmp_path):

@@ -1,0 +1,52 @@
+"""The motion stage's interface: a ``Speech`` and a reference in, a ``Motion`` (61-d codes, one
+row per video frame) out, for the renderer.
+
+Two generators satisfy it: the offline one (``OfflineMotion``: visemes for the mouth, the
+reference's own style for the rest) and the neural engine's (``talker.model.engine.NeuralMotion``,
+the joint DiT animating given speech). A new motion model is one more class with ``generate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..reference.features import ReferenceFeatures
+from ..speech.contract import Speech
+
+
+@dataclass
+class Motion:
+    codes: np.ndarray  # (frames, 61) float32, at the reference's fps
+    engine: str  # what made it, as users see it
+    warnings: list[str] = field(default_factory=list)
+    neural: bool = False  # made by the neural engine (the result reports the mode)
+
+    @property
+    def frames(self) -> int:
+        return int(self.codes.shape[0])
+
+
+@runtime_checkable
+class MotionGenerator(Protocol):
+    name: str
+
+    def generate(self, speech: Speech, reference: ReferenceFeatures, *, num_frames: int, seed: int = 0) -> Motion:
+        """Exactly ``num_frames`` rows for ``speech``; the same arguments give the same motion."""
+        ...
+
+
+class OfflineMotion:
+    """Phones → coarticulated visemes for the mouth (``visemes``), head, brows, gaze and blinks
+    re-sequenced from the reference (``style``); see ``generator.generate_motion``."""
+
+    name = "offline visemes + reference style"
+
+    def generate(self, speech: Speech, reference: ReferenceFeatures, *, num_frames: int, seed: int = 0) -> Motion:
+        from .generator import generate_motion
+
+        codes = generate_motion(speech.phones, speech.audio, speech.sample_rate, reference, num_frames=num_frames,
+                                seed=seed)
+        return Motion(codes, self.name)

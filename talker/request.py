@@ -1,0 +1,75 @@
+"""Generation requests and results shared by the CLI, the app and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ENGINES = ("auto", "offline", "neural")  # neural: a configured DiT checkpoint; auto: neural when it can run
+
+
+def _flag(default, flag: str, help: str | None = None, **argparse_kwargs):
+    """A field that ``python -m talker generate`` offers as ``flag``, with this default (see ``talker.cli``).
+
+    A bool field's flag flips its default: ``--crop`` sets False to True, ``--no-label`` True to False.
+    """
+    return field(default=default, metadata={"flag": flag, "help": help, **argparse_kwargs})
+
+
+@dataclass
+class GenerateOptions:
+    """How to generate. The fields with a flag are the CLI's options too, so the CLI, the app and the API
+    share one set of defaults."""
+
+    # None/"auto": from the text's script
+    language: str | None = _flag(None, "--language", "language of the text (default: from its script)")
+    speed: float = _flag(1.0, "--speed")
+    seed: int = _flag(0, "--seed")
+    # True: output the 512×512 face crop instead of the full frame
+    crop: bool = _flag(False, "--crop", "output the 512x512 face crop, not the full frame")
+    max_side: int = 1280
+    max_text_chars: int = 5000
+    max_audio_seconds: float = 600.0
+    # nudge the stock voice's pitch/formants toward the reference (not cloning)
+    voice_match: bool = _flag(True, "--no-voice-match", "keep the stock offline voice as it is")
+    # visible "AI-generated" mark on every frame (metadata disclosure is always on)
+    label: bool = _flag(True, "--no-label", "no visible AI-generated mark (metadata stays)")
+    engine: str = _flag("auto", "--engine", "neural: the DiT checkpoint (--checkpoint or TALKER_DIT_CHECKPOINT); "
+                        "auto: neural when one is configured and the reference has speech", choices=ENGINES)
+    nfe_steps: int = _flag(32, "--nfe", "neural engine: ODE steps")
+    cfg_scale: float = _flag(2.0, "--cfg", "neural engine: guidance scale")  # classifier-free guidance
+
+
+@dataclass
+class GenerationResult:
+    video: Path
+    audio: np.ndarray  # 24 kHz mono, as muxed
+    sample_rate: int
+    motion: np.ndarray  # (frames, 61)
+    fps: float
+    text: str
+    language: str
+    engine: dict = field(default_factory=dict)  # which backend ran for each stage
+    timings: dict = field(default_factory=dict)  # seconds per stage
+    warnings: list[str] = field(default_factory=list)
+    phones: list = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return int(self.motion.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
+
+    def summary(self) -> dict:
+        total = sum(v for k, v in self.timings.items() if k != "total")
+        total = self.timings.get("total", total)
+        return {
+            "video": str(self.video), "duration": round(self.duration, 3), "frames": self.frames, "fps": self.fps,
+            "rtf": round(total / max(self.duration, 1e-6), 3), "text": self.text, "language": self.language,
+            "engine": self.engine, "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "warnings": self.warnings,
+        }
