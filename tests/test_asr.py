@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from talker import asr
+from talker.asr import recognize
 from talker.errors import InputError, ModelUnavailableError
 from talker.text.metrics import cer, wer
 
@@ -145,7 +146,7 @@ def test_transcript_round_trip():
 def test_funasr_only_offered_with_local_model(monkeypatch, tmp_path):
     monkeypatch.delenv("TALKER_ALLOW_DOWNLOAD", raising=False)
     monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
-    monkeypatch.setattr(asr, "_funasr_cached", lambda name: None)  # ignore any real HF cache
+    monkeypatch.setattr(recognize, "_funasr_cached", lambda name: None)  # ignore any real HF cache
     monkeypatch.setenv("TALKER_FUNASR_MODEL", "paraformer-zh")
     assert not asr.FunASRBackend().available()  # a hub name without downloads: never tried
     model_dir = tmp_path / "SenseVoiceSmall"
