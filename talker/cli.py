@@ -82,7 +82,8 @@ def cmd_templates_add(args) -> int:
     tpl, feats = _pipeline(args).add_template(
         args.clip, args.name, display_name=args.display_name, transcript=args.transcript,
         language=args.language, source=args.source or "", license=args.license or "",
-        consent=args.consent or "", link=args.link, overwrite=args.overwrite,
+        consent=args.consent or "", attribution=args.attribution or "", notes=args.notes or "", link=args.link,
+        overwrite=args.overwrite,
     )
     print(f"added template '{tpl.name}' in {tpl.directory} ({feats.kind}, {feats.frames} frames)")
     for w in feats.warnings:
@@ -225,6 +226,8 @@ def _add_templates_cmds(groups) -> None:
             p.add_argument("--source", help="where the media comes from")
             p.add_argument("--license", help="licence of the media")
             p.add_argument("--consent", help="consent note for the person shown")
+            p.add_argument("--attribution", help="the attribution line the licence asks for (shown in the app)")
+            p.add_argument("--notes", help="a usage note shown with the template")
             p.add_argument("--link", action="store_true", help="refer to the clip by absolute path instead of copying it")
             p.add_argument("--overwrite", action="store_true")
             _add_analysis_opts(p)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
@@ -72,9 +72,12 @@ class TalkerPipeline:
     # -- generation ---------------------------------------------------------------------------
     def reference(self, *, template: str | None = None, media: str | Path | None = None,
                   transcript: str | None = None, progress=None) -> tuple[ReferenceFeatures, Path]:
+        """The reference's features and the media to render from (a still frame for a video that
+        never moves). A template's analysis warnings were shown to whoever added it
+        (``templates add``); its users are not the ones who can act on them."""
         if template:
             tpl, feats = self.template(template)
-            media = tpl.media_path
+            feats, media = replace(feats, warnings=[]), tpl.media_path
         elif media is None:
             raise InputError("No reference was given.", "Pick a template or give a reference clip or photo.")
         else:

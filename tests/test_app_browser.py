@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from talker.templates.store import DEFAULT_TEMPLATE
+
 from .test_app import ROOT, assert_playable, server_fixture  # noqa: F401 - the shared app fixture "server"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -74,12 +76,22 @@ def test_pick_template_type_generate(server, browser):
     drv = browser
     drv.get(server.url)
     _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#tpl-gallery button img"), 60, "the template gallery")
+    # the gallery shows every bundled template, the default (a real person's clip) first, and each
+    # caption names the person, the language and the licence
+    thumbs = drv.find_elements(By.CSS_SELECTOR, "#tpl-gallery button img")
+    assert len(thumbs) >= 12, len(thumbs)
+    captions = drv.execute_script(
+        "return Array.from(document.querySelectorAll('#tpl-gallery button')).map(b => b.innerText);")
+    assert sum("CC BY 4.0" in c for c in captions) == 10 and any("ODbL" in c for c in captions), captions
     _click(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#tpl-gallery button img")[0])
-    _wait(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#tpl-name input").get_attribute("value") == "astronaut",
+    _wait(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#tpl-name input").get_attribute("value") == DEFAULT_TEMPLATE,
           20, "the template to be picked")
+    _wait(drv, lambda d: "zenodo.3625687" in d.find_element(By.ID, "tpl-name-credit").text, 20, "its attribution")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    drv.save_screenshot(str(SHOTS / "app_browser_gallery.png"))
     box = drv.find_element(By.CSS_SELECTOR, "#text-input textarea")
     box.clear()
-    box.send_keys("Hello from the browser test. The astronaut is speaking now.")
+    box.send_keys("Hello from the browser test. The default template is speaking now.")
     t = time.perf_counter()
     _click(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#generate-btn"))
     video = _wait(drv, lambda d: (d.find_elements(By.CSS_SELECTOR, "#out-video video[src]") or [None])[0], 180,

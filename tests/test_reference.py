@@ -225,11 +225,37 @@ def test_several_faces_pick_largest(pipe, tmp_path, portrait):
     assert x1 < 420 and x1 - x0 > 100  # the big face on the left was chosen
 
 
-def test_too_short_clip(pipe, tmp_path):
+def _cut(tmp_path: Path, seconds: float) -> Path:
+    """The start of a real clip, re-encoded so the cut is exact (she speaks from the first frame)."""
     clip = require_shared("fixtures/video/en_woman_flag_8s.mp4")
-    short = make(tmp_path / "short.mp4", "-i", str(clip), "-t", "2", "-c", "copy")
-    with pytest.raises(ClipTooShortError, match="at least 3"):
+    return make(tmp_path / f"cut {seconds} s.mp4", "-i", str(clip), "-t", str(seconds), "-c:v", "libx264",
+                "-preset", "ultrafast", "-c:a", "aac")
+
+
+@pytest.mark.slow
+def test_a_2_5_s_reference_makes_a_video_and_says_it_is_little_material(pipe, tmp_path):
+    """Short phone clips are references: 2.5 s of speech is used, with a warning that style and
+    voice come from little material; the warning reaches the result the app and the CLI show."""
+    short = _cut(tmp_path, 2.5)
+    res = pipe.generate(tmp_path / "out.mp4", reference=short, text="Maybe both of them.")
+    assert res.frames > 10 and res.video.stat().st_size > 10_000
+    notes = [w for w in res.warnings if "little material" in w]
+    assert len(notes) == 1 and "only 2.5 s of speech" in notes[0], res.warnings
+
+
+def test_a_reference_under_2_s_is_refused_with_what_to_do(pipe, tmp_path):
+    short = _cut(tmp_path, 1.5)
+    with pytest.raises(ClipTooShortError, match="at least 2 s") as err:
         pipe.analyze(short)
+    assert "3–30 s" in err.value.fix
+    # the CLI says the same in one line (and as JSON), exit 2
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "talker", "reference", "analyze", str(short), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "at least 2 s" in proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["error"] == "too_short"
 
 
 @pytest.mark.slow

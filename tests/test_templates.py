@@ -26,6 +26,60 @@ def test_bundled_default_template_is_offline_ready():
     assert (default.directory / "thumbnail.jpg").is_file()
 
 
+def test_bundled_clip_templates_carry_licence_attribution_and_ready_features(capsys):
+    """Twelve bundled templates, the default a real person's clip; each clip template ships its
+    clip, a transcript, its licence and attribution line, a thumbnail and features that load
+    without analysis (compact: 16-bit audio that reads back as float32 in [-1, 1])."""
+    tpls = {t.name: t for t in store.list_templates(DEFAULT_TEMPLATES_DIR)}
+    assert len(tpls) == 12 and store.DEFAULT_TEMPLATE in tpls
+    clips = [t for t in tpls.values() if t.kind == "video"]
+    assert len(clips) == 11 and tpls[store.DEFAULT_TEMPLATE].kind == "video"
+    for t in clips:
+        assert t.media_path.is_file() and not Path(t.media).is_absolute(), t.name
+        assert t.language == "en" and t.transcript and t.license and t.consent and t.notes, t.name
+        assert ("zenodo.3625687" in t.attribution) if t.name.startswith("grid") else ("CREMA-D" in t.attribution)
+        assert (t.directory / "thumbnail.jpg").is_file()
+        feats = t.features()
+        assert feats is not None and feats.kind == "video" and feats.face_ratio == 1.0, t.name
+        assert feats.audio.dtype.name == "float32" and 0.01 < float(abs(feats.audio).max()) <= 1.0
+        assert feats.frames / feats.fps >= 2.0 and feats.transcript == t.transcript
+    # the listing a deployer or a script reads gives the licence and attribution too
+    from talker.cli import main
+
+    assert main(["templates", "list", "--json"]) == 0
+    listed = {t["name"]: t for t in json.loads(capsys.readouterr().out)}
+    assert listed[store.DEFAULT_TEMPLATE]["license"].startswith("CC BY 4.0")
+    assert "Cooke" in listed[store.DEFAULT_TEMPLATE]["attribution"]
+
+
+def test_bundled_templates_fit_the_repository_budget():
+    """Issue #20's budget: the bundled templates grow the repository by at most 15 MB."""
+    total = sum(p.stat().st_size for p in DEFAULT_TEMPLATES_DIR.rglob("*") if p.is_file())
+    astronaut = sum(p.stat().st_size for p in (DEFAULT_TEMPLATES_DIR / "astronaut").rglob("*") if p.is_file())
+    assert total - astronaut <= 15_000_000, total - astronaut
+
+
+@pytest.mark.slow
+def test_small_sources_are_never_upscaled(tmp_path):
+    """A 360×288 template comes out at its own size, and its face crop at the pixels the face
+    has (~250 px), not blown up to 512; the large template's crop is the full 512."""
+    from talker.pipeline import PipelineConfig, TalkerPipeline
+    from talker.request import GenerateOptions
+
+    pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache")))
+    full = pipe.generate(tmp_path / "full.mp4", template="grid-man-glasses", text="Maybe.")
+    crop = pipe.generate(tmp_path / "crop.mp4", template="grid-man-glasses", text="Maybe.",
+                         options=GenerateOptions(crop=True))
+    big = pipe.generate(tmp_path / "big.mp4", template=store.DEFAULT_TEMPLATE, text="Maybe.",
+                        options=GenerateOptions(crop=True))
+    from talker.media.probe import probe
+
+    assert (probe(full.video).width, probe(full.video).height) == (360, 288)
+    side = probe(crop.video).width
+    assert probe(crop.video).height == side and 180 <= side < 360, side
+    assert (probe(big.video).width, probe(big.video).height) == (512, 512)
+
+
 @pytest.mark.parametrize("bad", ["", "../etc", "a/b", "UPPER", "x" * 65, "-lead", "name with space"])
 def test_template_names_are_checked(bad, tmp_path):
     with pytest.raises(TemplateError):

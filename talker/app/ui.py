@@ -22,6 +22,7 @@ import gradio as gr
 from ..errors import TalkerError
 from ..motion.code import FPS
 from ..request import GenerateOptions
+from ..templates import store
 from .config import AppConfig
 
 log = logging.getLogger("talker.app")
@@ -38,10 +39,20 @@ DISCLAIMER = (
 ENGINE_OFFLINE = "offline (visemes + renderer)"
 ENGINE_NEURAL = "neural DiT"
 SIZES = [("Up to 1280 px", "1280"), ("Up to 720 px", "720"), ("Up to 512 px", "512"), ("Face crop 512×512", "crop")]
+GALLERY_HEIGHT = 440  # px: three rows of four, so the 12 bundled templates show without scrolling
+# Gallery captions wrap instead of being cut to "Woma…": name, language and licence must be legible.
+CSS = (".tpl-gallery .caption-label {white-space: normal; max-width: 100%; left: 0; right: 0; "
+       "font-size: 11px; line-height: 1.25;}")
 DEFAULT_SIZE = "720"  # the page's output size; GenerateOptions.max_side (1280) is the CLI's
 DEFAULTS = GenerateOptions()  # where the page's controls start, and what an empty one means (the CLI's too)
 LANGUAGES = [("Auto (from the text)", "auto"), ("English", "en"), ("Chinese (Mandarin)", "zh")]
+# Neutral lines only: the people in the clip templates are from research corpora and must not be
+# shown endorsing anything.
 EXAMPLES = [
+    ["grid-s4-woman", "Hello! I am a talking head made by talker from a short clip and a line of text.", "auto"],
+    ["grid-s2-man", "The train to Boston leaves from platform four at nine fifteen.", "auto"],
+    ["cremad-1001-man", "Don't forget your umbrella: it might rain later today.", "auto"],
+    ["grid-s23-woman", "Turn left at the second corner, and the museum is on your right.", "auto"],
     ["astronaut", "Hello! I am a talking head made by talker from one photo and a line of text.", "auto"],
     ["astronaut", "你好，我是一个由文字驱动的数字人。", "auto"],
 ]
@@ -66,31 +77,41 @@ class App:
 
     # -- templates (read in the app process: JSON files only) ---------------------------------
     def templates(self):
-        from ..templates import store
-
         return store.list_templates(self.cfg.templates_path)
 
     def template_names(self) -> list[str]:
         return [t.name for t in self.templates()]
 
     def gallery_entries(self) -> list[tuple[str, str, str]]:
-        """(thumbnail, caption, name) for templates that have a thumbnail, in gallery order."""
+        """(thumbnail, caption, name) for templates that have a thumbnail, in gallery order: the
+        default first, then clips (the renderer that re-times a person's own frames), then photos.
+        The caption names the person, the language and the licence."""
         items = []
-        for t in self.templates():
+        order = sorted(self.templates(), key=lambda t: (t.name != store.DEFAULT_TEMPLATE, t.kind != "video", t.name))
+        for t in order:
             thumb = t.directory / "thumbnail.jpg" if t.directory else None
             if not (thumb and thumb.is_file()):
                 continue
-            lang = f" · {t.language}" if t.language else ""
-            said = f" · “{_short(t.transcript, 60)}”" if t.transcript else ""
-            items.append((str(thumb), f"{t.display_name} ({t.name}){lang}{said}", t.name))
+            parts = [t.display_name, t.language or "", _licence_short(t.license)]
+            items.append((str(thumb), " · ".join(p for p in parts if p), t.name))
         return items
+
+    def credit(self, name: str | None) -> str:
+        """What the picked template is, its licence and the attribution its licence asks for."""
+        for t in self.templates():
+            if t.name == name:
+                said = f" says “{_short(t.transcript, 90)}”" if t.transcript else ""
+                lines = [f"**{t.display_name}** (`{t.name}`, {t.kind}{said})",
+                         f"Licence: {t.license or 'not stated'}. {t.attribution}".strip(), t.notes]
+                return "  \n".join(x for x in lines if x)
+        return ""
 
     def gallery(self) -> list[tuple[str, str]]:
         return [(thumb, caption) for thumb, caption, _ in self.gallery_entries()]
 
     def table(self) -> list[list[str]]:
         return [[t.name, t.display_name, t.kind, t.language, _short(t.transcript, 120), t.license or "",
-                 t.consent or ""] for t in self.templates()]
+                 t.attribution or "", t.consent or ""] for t in self.templates()]
 
     # -- files --------------------------------------------------------------------------------
     def job_dir(self) -> Path:
@@ -156,6 +177,11 @@ def bundled_names() -> set[str]:
     if not DEFAULT_TEMPLATES_DIR.is_dir():
         return set()
     return {d.name for d in DEFAULT_TEMPLATES_DIR.iterdir() if (d / "template.json").is_file()}
+
+
+def _licence_short(licence: str) -> str:
+    """ "CC BY 4.0 (https://…)" → "CC BY 4.0": what fits under a thumbnail."""
+    return (licence or "").split(" (")[0].strip()
 
 
 def _short(text: str, n: int) -> str:
@@ -230,8 +256,6 @@ class Handlers:
             return {"reference": ref, "template": None}
         if not template:
             raise gr.Error("Pick a template or upload a reference clip or photo.")
-        from ..templates import store
-
         store.get_template(template, self.cfg.templates_path)  # readable error for unknown names
         return {"template": template, "reference": None}
 
@@ -319,8 +343,6 @@ class Handlers:
         """Upload → analysed template; returns its contact sheet and the new list."""
         if not consent:
             raise gr.Error("Confirm that you have the right to use this person's face and voice.")
-        from ..templates import store
-
         store.check_name((name or "").strip())
         path = self.app.upload(media, "clip", self.cfg.max_reference_seconds)
         if not path:
@@ -338,8 +360,6 @@ class Handlers:
     @readable
     def delete_template(self, name):
         """Delete a template you added (the bundled ones stay)."""
-        from ..templates import store
-
         if not name:
             raise gr.Error("Choose the template to delete.")
         if name in bundled_names():
@@ -359,6 +379,7 @@ class Picker:
 
     gallery: gr.Gallery
     template: gr.Dropdown
+    credit: gr.Markdown  # the picked template's licence and attribution
     reference: gr.File
 
 
@@ -367,10 +388,11 @@ def reference_picker(app: App, names: list[str], default: str | None, upload_lab
     """Template gallery, template name and reference upload: the same picker on the Text and Audio tabs."""
     gallery_id, name_id, upload_id = elem_ids
     return Picker(
-        gallery=gr.Gallery(value=app.gallery(), label="Templates (click one)", columns=5, height=150,
-                           allow_preview=False, object_fit="cover", elem_id=gallery_id, fit_columns=False,
-                           interactive=False, buttons=[]),
+        gallery=gr.Gallery(value=app.gallery(), label="Templates (click one)", columns=4, height=GALLERY_HEIGHT,
+                           allow_preview=False, object_fit="cover", elem_id=gallery_id, elem_classes=["tpl-gallery"],
+                           fit_columns=False, interactive=False, buttons=[]),
         template=gr.Dropdown(choices=names, value=default, label="Template", elem_id=name_id, allow_custom_value=True),
+        credit=gr.Markdown(app.credit(default), elem_id=f"{name_id}-credit" if name_id else None),
         reference=gr.File(label=upload_label, file_types=["video", "image"], type="filepath", elem_id=upload_id))
 
 
@@ -426,7 +448,7 @@ def text_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamesp
                     summary = gr.JSON(label="Summary")
         outs = [video, audio_out, curves, mel, details, summary]
         gr.Examples(EXAMPLES, inputs=[pick.template, text, language], outputs=outs, fn=h.example,
-                    run_on_click=True, cache_examples=False, label="Examples (bundled template, offline)")
+                    run_on_click=True, cache_examples=False, label="Examples (bundled templates, offline)")
     s = settings
     return SimpleNamespace(pick=pick, ref_sheet=ref_sheet, ref_transcript=ref_transcript, summary=summary, go=go,
                            outs=outs, inputs=[pick.template, pick.reference, ref_transcript, text, language, s.speed,
@@ -465,12 +487,12 @@ def templates_tab(h: Handlers, names: list[str]) -> SimpleNamespace:
     """The template table; add one (analysed from an upload) or delete one the visitors added."""
     with gr.Tab("Templates", id="templates"):
         table = gr.Dataframe(value=h.app.table(), headers=["name", "display name", "kind", "language",
-                                                            "transcript", "licence", "consent"],
+                                                            "transcript", "licence", "attribution", "consent"],
                              interactive=False, label="Templates")
         with gr.Row():
             with gr.Column():
                 gr.Markdown("### Add a template")
-                media = gr.File(label="Clip (3–60 s, one face, speaking) or photo", file_types=["video", "image"],
+                media = gr.File(label="Clip (2–60 s, one face, speaking; 3 s or more is better) or photo", file_types=["video", "image"],
                                 type="filepath")
                 name = gr.Textbox(label="Name (lowercase letters, digits, - or _)")
                 display = gr.Textbox(label="Display name (optional)")
@@ -514,6 +536,7 @@ def wire(demo: gr.Blocks, h: Handlers, text, audio, tpl, default: str | None) ->
     select = h.pick  # bound once: both galleries share one handler (and its concurrency id)
     for pick in (text.pick, audio.pick):
         pick.gallery.select(select, None, pick.template, api_visibility="private", queue=False)
+        pick.template.change(h.app.credit, pick.template, pick.credit, api_visibility="private", queue=False)
     demo.load(lambda: h.refreshed(default), None, lists, api_visibility="private", queue=False)
 
 
@@ -523,7 +546,7 @@ def build_app(cfg: AppConfig | None = None, runner=None):
     app = App(cfg, runner)
     h = Handlers(app)
     names = app.template_names()
-    default = "astronaut" if "astronaut" in names else (names[0] if names else None)
+    default = store.DEFAULT_TEMPLATE if store.DEFAULT_TEMPLATE in names else (names[0] if names else None)
     theme = gr.themes.Soft()
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3 * 3600), analytics_enabled=False) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
@@ -543,4 +566,4 @@ def launch(demo, cfg: AppConfig, **kwargs):
     return demo.launch(server_name=cfg.host, server_port=int(cfg.port), share=cfg.share, show_error=False,
                        max_file_size=f"{int(cfg.max_upload_mb)}mb",
                        allowed_paths=[str(cfg.outputs_path), str(cfg.templates_path)],
-                       theme=demo.talker_theme, footer_links=["api"], **kwargs)
+                       theme=demo.talker_theme, css=CSS, footer_links=["api"], **kwargs)

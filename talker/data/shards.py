@@ -155,7 +155,10 @@ def prepare(video_dir: str | Path, out_dir: str | Path, *, max_clips: int | None
     held_hashes = _held_out_hashes(holdout)
     if face_model is None:
         face_model = _default_face_model()
-    pipe = TalkerPipeline(PipelineConfig(analysis=AnalysisConfig(min_seconds=min_seconds, face_model=face_model)))
+    # short_seconds = min_seconds: a training item is the clip's own speech, not padded to the
+    # 3 s a reference is grown to
+    pipe = TalkerPipeline(PipelineConfig(analysis=AnalysisConfig(min_seconds=min_seconds, short_seconds=min_seconds,
+                                                                 face_model=face_model)))
     vocab = load_vocab()
     items, skipped, held = [], [], []
     motions = []

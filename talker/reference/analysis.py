@@ -28,7 +28,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AnalysisConfig:
-    min_seconds: float = 3.0  # shorter references carry too little voice and motion
+    # A phone clip of 2–3 s is what people record; below 2 s there is too little voice and motion
+    # to copy a style from. Between the two the reference is used with a warning.
+    min_seconds: float = 2.0
+    short_seconds: float = 3.0  # a span shorter than this (after padding with the clip) gets a warning
     max_seconds: float = 30.0  # longer ones are capped: the models take a prompt, not a film
     read_limit_seconds: float = 600.0  # never decode more than this of an absurdly long file
     silence_dbfs: float = -55.0  # whole-track RMS under this is silence
@@ -60,7 +63,10 @@ def analyze_reference(
     t0 = time.perf_counter()
     digest = content_hash(p)
     cache = cache or FeatureCache()
-    key = cache.key(digest, tracker=cfg.tracker_backend, max_s=cfg.max_seconds, face_model=_face_model_id(cfg))
+    # every option that changes what is analysed is in the key (a clip analysed with shorter
+    # padding for training data once came back, from the cache, as a template's reference)
+    key = cache.key(digest, tracker=cfg.tracker_backend, max_s=cfg.max_seconds, min_s=cfg.min_seconds,
+                    short_s=cfg.short_seconds, face_model=_face_model_id(cfg))
     feats = cache.get(key) if cfg.use_cache else None
     if feats is not None:
         feats.source = name
@@ -145,7 +151,8 @@ def _read_length(name: str, info, cfg: AnalysisConfig, warnings: list[str]) -> f
     if info.duration and info.duration < cfg.min_seconds:
         raise ClipTooShortError(
             f"'{name}' is {info.duration:.1f} s long; a reference needs at least {cfg.min_seconds:.0f} s of speech.",
-            "Use a clip of 3–30 s with the person talking.",
+            f"Use a clip of {cfg.short_seconds:.0f}–{cfg.max_seconds:.0f} s with the person talking "
+            f"(at least {cfg.min_seconds:.0f} s).",
         )
     read_len = None
     if info.duration > cfg.read_limit_seconds:
@@ -192,15 +199,19 @@ def _speech_span(name: str, audio, mute: str, info, cfg: AnalysisConfig, timings
         warnings.append(f"'{name}' has no usable speech ({mute}): its face is used, its voice is not.")
         return [], start, end, mute
     start, end, capped = vad.usable_span(segments, total, max_len=cfg.max_seconds)
-    if end - start < cfg.min_seconds:
-        # Pad a short utterance with the clip around it before giving up.
-        grow = (cfg.min_seconds - (end - start)) / 2
+    if end - start < cfg.short_seconds:
+        # Pad a short utterance with the clip around it: more frames to copy motion from.
+        grow = (cfg.short_seconds - (end - start)) / 2
         start, end = max(0.0, start - grow), min(total, end + grow)
     if end - start < cfg.min_seconds - 1e-3:
         raise ClipTooShortError(
             f"'{name}' has only {end - start:.1f} s of usable speech; at least {cfg.min_seconds:.0f} s is needed.",
-            "Use a clip of 3–30 s with the person talking.",
+            f"Use a clip of {cfg.short_seconds:.0f}–{cfg.max_seconds:.0f} s with the person talking "
+            f"(at least {cfg.min_seconds:.0f} s).",
         )
+    if end - start < cfg.short_seconds - 1e-3:
+        warnings.append(f"The reference has only {end - start:.1f} s of speech: its speaking style and voice come "
+                        f"from little material. A clip of {cfg.short_seconds:.0f} s or more gives a better likeness.")
     if capped:
         warnings.append(f"The reference was capped to {end - start:.1f} s (at most {cfg.max_seconds:.0f} s are used).")
     return segments, start, end, mute

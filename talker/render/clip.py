@@ -73,6 +73,9 @@ class ClipRenderConfig(RenderConfig):
     chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
 
 
+CROP_FACE_HEIGHTS = 1.9  # the face crop's side, in face heights (forehead to chin)
+
+
 class FramePool:
     """The reference's frames (capped), kept as a memory-mapped array in the cache."""
 
@@ -153,7 +156,14 @@ class ClipRenderer:
     def output_size(self) -> tuple[int, int]:
         if self.cfg.paste_back:
             return self.pool.size
-        return self.cfg.crop_size, self.cfg.crop_size
+        return self._crop_px, self._crop_px
+
+    @property
+    def _crop_px(self) -> int:
+        """The face crop's side: ``crop_size``, or the source pixels the crop covers when fewer. A
+        GRID face is ~130 px tall, its crop ~250 px: blown up to 512 it only gets blurrier."""
+        side = float(np.median(self._face_h)) * CROP_FACE_HEIGHTS
+        return int(min(self.cfg.crop_size, max(64, int(side) // 2 * 2)))
 
     # -- choosing frames ----------------------------------------------------------------------
     def plan(self, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -314,13 +324,12 @@ class ClipRenderer:
         weight = weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no kink at the edges
         return xs, ys - dy * weight
 
-    def _crop(self, frame: np.ndarray, center: np.ndarray, side: float) -> np.ndarray:
+    def _crop(self, frame: np.ndarray, center: np.ndarray, side: float, px: int) -> np.ndarray:
         import cv2
 
-        s = self.cfg.crop_size / side
-        M = np.array([[s, 0, self.cfg.crop_size / 2 - s * center[0]], [0, s, self.cfg.crop_size / 2 - s * center[1]]])
-        return cv2.warpAffine(frame, M, (self.cfg.crop_size, self.cfg.crop_size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        s = px / side
+        M = np.array([[s, 0, px / 2 - s * center[0]], [0, s, px / 2 - s * center[1]]])
+        return cv2.warpAffine(frame, M, (px, px), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def render(self, motion: np.ndarray) -> Iterator[np.ndarray]:
         bg, mouth = self.plan(np.asarray(motion, dtype=np.float64))
@@ -330,11 +339,12 @@ class ClipRenderer:
             k = 9
             kern = np.ones(k) / k
             centers = np.stack([np.convolve(np.pad(centers[:, d], k // 2, mode="edge"), kern, "valid") for d in (0, 1)], 1)
-            side = float(np.median(self._face_h[bg])) * 1.9
+            side = float(np.median(self._face_h[bg])) * CROP_FACE_HEIGHTS
+            px = self._crop_px
         for t, (j, k) in enumerate(zip(bg, mouth, strict=True)):
             frame = self._composite(int(j), int(k), float(self.last_shift[t]))
             if self.cfg.paste_back:
                 yield frame
             else:
-                yield self._crop(frame, centers[t], side)
+                yield self._crop(frame, centers[t], side, px)
 

@@ -17,6 +17,9 @@ from ..paths import templates_dir
 from ..reference.features import ReferenceFeatures
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# What the app opens on: a real person's clip, so a visitor's first video shows the renderer that
+# re-times the reference's own face, teeth and speaking style (the photo renderer can only warp).
+DEFAULT_TEMPLATE = "grid-s4-woman"
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Template:
     license: str = ""
     consent: str = ""
     notes: str = ""
+    attribution: str = ""  # the line the licence asks to be shown wherever the media is (UI, README)
     extra: dict = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False)
 
@@ -99,6 +103,8 @@ def add_template(
     source: str = "",
     license: str = "",
     consent: str = "",
+    attribution: str = "",
+    notes: str = "",
     link: bool = False,
     overwrite: bool = False,
     analysis_config=None,
@@ -123,10 +129,11 @@ def add_template(
     tpl = Template(
         name=name, display_name=display_name or name.replace("_", " ").replace("-", " ").title(),
         media=media_ref, kind=feats.kind, language=feats.language or (language or ""),
-        transcript=feats.transcript, source=source, license=license, consent=consent, directory=d,
+        transcript=feats.transcript, source=source, license=license, consent=consent, notes=notes,
+        attribution=attribution, directory=d,
     )
     (d / "template.json").write_text(json.dumps(tpl.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    feats.save(d)
+    feats.save(d, pcm16_audio=True)
     _thumbnail(tpl, feats)
     return tpl, feats
 
