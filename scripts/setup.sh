@@ -31,4 +31,21 @@ pipq install -q --upgrade "pip>=24" || exit 1
 pipq install -q -r "$req" || { echo "setup: installing $req failed" >&2; exit 1; }
 .venv/bin/python -m pip check || exit 1
 .venv/bin/python -c "import talker" || exit 1
+
+# Kokoro's stock voice packs (Apache-2.0) ship in the npm package kokoro-js: unpack voices/*.bin
+# into the models folder once. Without npm the Kokoro voices are off (Mandarin then uses espeak-ng).
+voices=$(.venv/bin/python -c "from talker.speech.kokoro_backend import voices_dir; print(voices_dir())")
+if ! ls "$voices"/*.bin >/dev/null 2>&1; then
+  if command -v npm >/dev/null; then
+    tmp=$(mktemp -d)
+    if (cd "$tmp" && npm pack --silent kokoro-js@1.2.1 >/dev/null 2>&1 && tar -xzf kokoro-js-1.2.1.tgz package/voices package/LICENSE); then
+      mkdir -p "$voices" && cp "$tmp"/package/voices/*.bin "$tmp"/package/LICENSE "$voices"/ && echo "setup: Kokoro voices in $voices"
+    else
+      echo "setup: note: could not fetch the Kokoro voices with npm (kokoro-js@1.2.1)" >&2
+    fi
+    rm -rf "$tmp"
+  else
+    echo "setup: note: install npm to get the Kokoro voices (Mandarin then uses espeak-ng)" >&2
+  fi
+fi
 echo "setup: .venv ready ($req)"

@@ -237,6 +237,29 @@ def _add_templates_cmds(groups) -> None:
             p.set_defaults(func=cmd_templates_delete)
 
 
+def cmd_voices_list(args) -> int:
+    from .speech.base import list_voices
+
+    voices = list_voices(args.language)
+    if args.json:
+        print(json.dumps([{"name": v.name, "language": v.language, "sex": v.sex, "accent": v.accent,
+                           "backend": v.backend} for v in voices], ensure_ascii=False))
+        return 0
+    for v in voices:
+        print(f"{v.name:14s} {v.language:3s} {v.accent or '-':3s} {v.sex:7s} {v.backend}")
+    if not voices:
+        print("no voices installed (run scripts/setup.sh)")
+    return 0
+
+
+def _add_voices_cmds(groups) -> None:
+    voices = groups.add_parser("voices", help="the installed voices").add_subparsers(dest="cmd", required=True)
+    p = voices.add_parser("list", help="every voice --voice accepts")
+    p.add_argument("--language", help="only voices of this language (en, zh)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_voices_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m talker", description="Text-driven talking heads.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -245,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_cmd(groups)
     _add_eval_and_bench_cmds(groups)
     _add_templates_cmds(groups)
+    _add_voices_cmds(groups)
     return parser
 
 

@@ -52,6 +52,10 @@ _IPA = {
     "ɑ": "AA", "a": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔ": "AO", "ɒ": "AO", "ɛ": "EH",
     "e": "EY", "ɜ": "ER", "ɚ": "ER", "ɝ": "ER", "ᵻ": "IH", "ɪ": "IH", "i": "IY", "y": "UW", "ʊ": "UH",
     "u": "UW", "o": "OW", "ø": "OW", "œ": "EH", "ɯ": "UH", "ɨ": "IH", "ʏ": "UH",
+    # Mandarin sounds (espeak-ng's and misaki's IPA), by the nearest English mouth shape: the
+    # alveolo-palatal and retroflex fricatives spread and round the lips like /ʃ ʒ/, ɤ is open
+    # like /ʌ/, ɥ rounds like /w/
+    "ɕ": "SH", "ʂ": "SH", "ʐ": "ZH", "ɻ": "R", "ɤ": "AH", "ɥ": "W",
 }
 _PAUSE = {"_", " ", "^", "$", "SIL", "SP", "sil", "sp", "", ".", ",", "!", "?", ";", ":", "-", "…"}
 

@@ -43,6 +43,7 @@ class TalkerPipeline:
         self.config = config or PipelineConfig()
         self.cache = FeatureCache(Path(self.config.cache_dir) / "features" if self.config.cache_dir else None)
         self._neural = None
+        self._sex: dict[str, str | None] = {}  # reference content hash → "female" / "male" (auto voice)
 
     # -- references ---------------------------------------------------------------------------
     def analyze(self, media: str | Path, *, transcript: str | None = None, language: str | None = None,
@@ -141,9 +142,28 @@ class TalkerPipeline:
         from .speech.sources import offline_speech
 
         speech = offline_speech(text, language=opt.language, speed=opt.speed, seed=opt.seed,
-                                max_chars=opt.max_text_chars)
+                                max_chars=opt.max_text_chars, voice=self._voice_for(text, feats, opt))
         speech.warnings[:0] = [note] if note else []
         return speech
+
+    def _voice_for(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions) -> str | None:
+        """The voice asked for, or for "auto" None (the language's default voice) except in
+        Mandarin, where the default voice of the reference's sex speaks (by its median pitch)."""
+        if opt.voice not in (None, "", "auto"):
+            return opt.voice
+        from .speech.base import canonical_language, list_voices
+        from .text.normalize import detect_script_language
+
+        lang = canonical_language(opt.language) or detect_script_language(text.strip()) or "en"
+        if lang != "zh" or feats.audio is None:
+            return None
+        from .speech.kokoro_backend import DEFAULT_VOICES
+        from .speech.sources import reference_sex
+
+        if feats.content_hash not in self._sex:
+            self._sex[feats.content_hash] = reference_sex(feats.audio, feats.sample_rate)
+        choice = DEFAULT_VOICES.get(("zh", self._sex[feats.content_hash] or ""))
+        return choice if choice in {v.name for v in list_voices("zh")} else None
 
     def listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions) -> Speech:
         """The user's recording as speech: its words (``transcript`` or speech recognition) timed on it."""

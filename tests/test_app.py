@@ -305,12 +305,13 @@ def test_cli_generate_flags_come_from_generate_options():
     flagged = {f.metadata["flag"]: f.name for f in fields(GenerateOptions) if "flag" in f.metadata}
     assert flagged == {"--language": "language", "--speed": "speed", "--seed": "seed", "--crop": "crop",
                        "--no-voice-match": "voice_match", "--no-label": "label", "--engine": "engine",
-                       "--nfe": "nfe_steps", "--cfg": "cfg_scale"}
+                       "--nfe": "nfe_steps", "--cfg": "cfg_scale", "--voice": "voice"}
     assert generate_options(parse()) == GenerateOptions()
     opt = generate_options(parse("--language", "zh", "--speed", "1.2", "--seed", "3", "--crop", "--no-voice-match",
-                                 "--no-label", "--engine", "neural", "--nfe", "8", "--cfg", "1.5"))
+                                 "--no-label", "--engine", "neural", "--nfe", "8", "--cfg", "1.5", "--voice",
+                                 "zm_yunjian"))
     assert opt == GenerateOptions(language="zh", speed=1.2, seed=3, crop=True, voice_match=False, label=False,
-                                  engine="neural", nfe_steps=8, cfg_scale=1.5)
+                                  engine="neural", nfe_steps=8, cfg_scale=1.5, voice="zm_yunjian")
     assert [generate_options(parse("--engine", e)).engine for e in ENGINES] == list(ENGINES)
     with pytest.raises(SystemExit):
         parse("--engine", "bogus")

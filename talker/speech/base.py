@@ -22,7 +22,7 @@ from ..errors import InputError, ModelUnavailableError, TextError
 from ..phones import IPA, Phone
 from ..text.normalize import detect_script_language, has_speakable, normalize_text
 from ..text.split import CLAUSE_PUNCT, SENTENCE_PUNCT, split_text
-from .contract import Speech, SpeechBackend, append_phone
+from .contract import Speech, SpeechBackend, VoiceInfo, append_phone
 
 MAX_TEXT_CHARS = 5000
 PIECE_CHARS = 400
@@ -42,9 +42,12 @@ _FADE = 0.008
 def _default_backends() -> list[SpeechBackend]:
     """Every known voice, best first. Imported lazily: none of them loads a model here."""
     from .espeak_backend import EspeakBackend
+    from .kokoro_backend import KokoroBackend
     from .piper_backend import PiperBackend
 
-    return [PiperBackend(), EspeakBackend()]
+    # English: Piper until a voice is named (choosing among Kokoro's voices per reference is #19's
+    # next step); Mandarin: Kokoro (OVRL 3.41 against espeak-ng's 2.43), espeak-ng the last resort
+    return [PiperBackend(), KokoroBackend(), EspeakBackend()]
 
 
 _registry: BackendRegistry[SpeechBackend] = BackendRegistry(_default_backends)
@@ -72,9 +75,26 @@ def supported_languages() -> frozenset[str]:
     return frozenset(langs)
 
 
-def get_backend(language: str) -> SpeechBackend:
-    """The best voice that can speak ``language`` now; ModelUnavailableError naming what is missing."""
+def list_voices(language: str | None = None) -> list[VoiceInfo]:
+    """Every voice installed now (of ``language``, or all), best backend first."""
+    lang = canonical_language(language) or None
+    return [v for b in _registry.all() if b.available() for v in b.voices(lang)]
+
+
+def get_backend(language: str, voice: str | None = None) -> SpeechBackend:
+    """The best backend that can speak ``language`` now (in ``voice``, when one is named);
+    ModelUnavailableError naming what is missing, InputError listing the voices for an unknown one."""
     lang = canonical_language(language)
+    if voice:
+        for b in _registry.all():
+            if lang in b.languages and b.available() and voice in {v.name for v in b.voices()}:
+                return b
+        known = list_voices()
+        if any(v.name == voice for v in known):
+            raise InputError(f"The voice '{voice}' cannot speak '{lang}'.",
+                             "Voices for it: " + ", ".join(v.name for v in list_voices(lang)) + ".")
+        raise InputError(f"Unknown voice '{voice}'.", "Installed voices: " + ", ".join(v.name for v in known) +
+                         " (python -m talker voices list).")
     candidates = [b for b in _registry.all() if lang in b.languages]
     if not candidates:
         raise ModelUnavailableError(
@@ -206,7 +226,8 @@ def prepare_text(text, language: str | None, speed: float, max_chars: int) -> tu
 
 
 def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_chars: int = MAX_TEXT_CHARS,
-               piece_chars: int = PIECE_CHARS, backend: SpeechBackend | None = None, seed: int = 0) -> Speech:
+               piece_chars: int = PIECE_CHARS, backend: SpeechBackend | None = None, seed: int = 0,
+               voice: str | None = None) -> Speech:
     """Speech and aligned phones for ``text``; the same arguments give the same audio (``seed``
     picks the voice's rendition).
 
@@ -214,9 +235,9 @@ def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_c
     unusable input and ModelUnavailableError when no voice for the language is installed.
     """
     spoken, lang, warnings = prepare_text(text, language, speed, max_chars)
-    voice = backend or get_backend(lang)
+    engine = backend or get_backend(lang, voice)
     pieces = split_text(spoken, max(20, int(piece_chars)))
-    results = [voice.synthesize(p, language=lang, speed=float(speed), seed=int(seed) + 7919 * i)
+    results = [engine.synthesize(p, language=lang, speed=float(speed), seed=int(seed) + 7919 * i, voice=voice)
                for i, p in enumerate(pieces)]
     for r in results:
         for w in r.warnings:
@@ -228,4 +249,4 @@ def synthesize(text: str, language: str | None = "en", speed: float = 1.0, max_c
     audio = limit_peak(audio)
     return Speech(audio=audio.astype(np.float32, copy=False), sample_rate=results[0].sample_rate,
                         phones=phones, text=" ".join(pieces) if lang != "zh" else "".join(pieces),
-                        language=lang, backend=voice.name, warnings=warnings)
+                  language=lang, backend=results[0].backend, warnings=warnings)

@@ -35,6 +35,22 @@ class Speech:
         return len(self.audio) / float(self.sample_rate) if self.sample_rate else 0.0
 
 
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice a backend offers, as users pick it (``--voice NAME``, the app's voice picker)."""
+
+    name: str
+    language: str  # "en" or "zh"
+    sex: str  # "female" or "male": the app never gives a woman's reference a man's voice unasked
+    accent: str = ""  # "us" / "gb" for English voices
+    backend: str = ""
+
+    @property
+    def label(self) -> str:
+        acc = f", {self.accent.upper()}" if self.accent else ""
+        return f"{self.name} ({self.language}{acc}, {self.sex}; {self.backend})"
+
+
 @runtime_checkable
 class SpeechBackend(Protocol):
     """A voice. Registered in ``base._default_backends``; the first that can speak the language and is
@@ -51,7 +67,14 @@ class SpeechBackend(Protocol):
         """What to install for it to become available (shown when no voice can speak)."""
         ...
 
-    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> Speech: ...
+    def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        """The voices it can speak with now (of ``language``, or all)."""
+        ...
+
+    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0,
+                   voice: str | None = None) -> Speech:
+        """``text`` (normalised) in ``voice`` (one of ``voices()``; None: its default)."""
+        ...
 
     def close(self) -> None:
         """Stop its worker process, if it has one (it starts again on the next request)."""
@@ -68,3 +91,14 @@ def append_phone(phones: list[Phone], phone: Phone) -> None:
             phones[-1].symbol = "_"
         return
     phones.append(phone)
+
+
+def check_voice(backend: SpeechBackend, voice: str | None) -> None:
+    """InputError naming the backend's voices when ``voice`` is not one of them (None: the default)."""
+    if voice is None:
+        return
+    names = [v.name for v in backend.voices()]
+    if voice not in names:
+        from ..errors import InputError
+
+        raise InputError(f"The voice '{voice}' is not one of {backend.name}'s.", "Voices: " + ", ".join(names) + ".")

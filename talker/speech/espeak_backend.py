@@ -31,13 +31,14 @@ import numpy as np
 from ..errors import ModelUnavailableError, TextError
 from ..phones import IPA, Phone
 from .child import run_module
-from .contract import Speech, append_phone
+from .contract import Speech, VoiceInfo, append_phone, check_voice
 
 APT_PACKAGE = "espeak-ng"
 ZH_WARNING = "Chinese uses the robotic espeak-ng fallback voice (no offline neural Chinese voice exists)."
 EN_WARNING = "English uses the robotic espeak-ng fallback voice because the Piper voice is not installed."
 
 _VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
+ESPEAK_VOICES = (VoiceInfo("espeak-zh", "zh", "male", "", "espeak-ng"), VoiceInfo("espeak-en", "en", "male", "us", "espeak-ng"))
 _BASE_WPM = {"zh": 130, "en": 165}
 # Wider pitch range and a lower voice make espeak's weak Mandarin tones clearer: Whisper's
 # character error on test sentences fell from about 0.7 to about 0.5 (range 50 -> 100, pitch 40).
@@ -124,7 +125,12 @@ class EspeakBackend:
     def close(self) -> None:
         """Nothing to stop: each request is its own process."""
 
-    def synthesize(self, text: str, *, language: str = "zh", speed: float = 1.0, seed: int = 0) -> Speech:
+    def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        ok = self.available()
+        return [v for v in ESPEAK_VOICES if ok and language in (None, v.language)]
+
+    def synthesize(self, text: str, *, language: str = "zh", speed: float = 1.0, seed: int = 0,
+                   voice: str | None = None) -> Speech:
         """Speak ``text`` as given (already normalised); espeak-ng has no randomness, ``seed`` is unused."""
         problem = self.missing()
         if problem:
@@ -133,6 +139,7 @@ class EspeakBackend:
         if language not in self.languages:
             raise ModelUnavailableError(f"The espeak-ng backend here speaks {', '.join(sorted(self.languages))}, "
                                         f"not '{language}'.", "Use language 'zh' or 'en'.")
+        check_voice(self, voice)
         segments = zh_segments(text) if language == "zh" else [(_VOICES["en"], text.strip())]
         if not segments:
             raise TextError("The text has nothing the voice can say.", "Type words for the person to say.")

