@@ -147,23 +147,22 @@ class TalkerPipeline:
         return speech
 
     def _voice_for(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions) -> str | None:
-        """The voice asked for, or for "auto" None (the language's default voice) except in
-        Mandarin, where the default voice of the reference's sex speaks (by its median pitch)."""
+        """The voice asked for, or for "auto" the measured best of the reference's sex
+        (``speech.sources.AUTO_VOICES``); None: the language's default voice (a reference without
+        speech, e.g. a photo, or a voice that is not installed)."""
         if opt.voice not in (None, "", "auto"):
             return opt.voice
         from .speech.base import canonical_language, list_voices
+        from .speech.sources import AUTO_VOICES, reference_sex
         from .text.normalize import detect_script_language
 
         lang = canonical_language(opt.language) or detect_script_language(text.strip()) or "en"
-        if lang != "zh" or feats.audio is None:
+        if feats.audio is None or feats.kind != "video":
             return None
-        from .speech.kokoro_backend import DEFAULT_VOICES
-        from .speech.sources import reference_sex
-
         if feats.content_hash not in self._sex:
             self._sex[feats.content_hash] = reference_sex(feats.audio, feats.sample_rate)
-        choice = DEFAULT_VOICES.get(("zh", self._sex[feats.content_hash] or ""))
-        return choice if choice in {v.name for v in list_voices("zh")} else None
+        choice = AUTO_VOICES.get((lang, self._sex[feats.content_hash] or ""))
+        return choice if choice in {v.name for v in list_voices(lang)} else None
 
     def listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions) -> Speech:
         """The user's recording as speech: its words (``transcript`` or speech recognition) timed on it."""

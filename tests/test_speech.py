@@ -432,8 +432,9 @@ def test_voices_by_name_and_clear_messages_for_unknown_ones(capsys):
 
 
 @needs_kokoro
-def test_mandarin_auto_voice_follows_the_references_sex():
-    """A woman's clip speaks Mandarin with a woman's voice, a man's with a man's (median pitch)."""
+def test_auto_voice_follows_the_references_sex():
+    """A woman's clip speaks with a woman's voice, a man's with a man's, in English and Mandarin
+    (the sex from the reference's speaker embedding); a voice asked for by name wins."""
     from talker.pipeline import TalkerPipeline
     from talker.request import GenerateOptions
 
@@ -445,5 +446,6 @@ def test_mandarin_auto_voice_follows_the_references_sex():
     man, _ = pipe.reference(media=require_shared("fixtures/video/en_man_map_5s.mp4"))
     assert pipe._voice_for("你好。", woman, opt).startswith("zf_")
     assert pipe._voice_for("你好。", man, opt).startswith("zm_")
-    assert pipe._voice_for("Hello.", woman, opt) is None  # English: the default voice for now
+    assert pipe._voice_for("Hello.", woman, opt) == "af_heart"  # a woman's voice, not a man's shifted up
+    assert pipe._voice_for("Hello.", man, opt) == "joe"
     assert pipe._voice_for("你好。", woman, GenerateOptions(voice="zm_yunxi")) == "zm_yunxi"
