@@ -165,3 +165,19 @@ def test_output_speech_is_heard_in_its_own_latin_script_language():
     wav = require_shared("fixtures/audio/en_printing_10s.wav")
     en = hear(read_audio(wav, 24000), 24000, PRINTING)
     assert en.language == "en" and wer(PRINTING, en.text) < 0.1, en.text
+
+
+def test_dnsmos_rates_clean_speech_above_the_same_speech_in_noise():
+    """The quality score `talker eval` reports: a real recording scores a plausible MOS, and the
+    same recording under loud noise scores clearly lower (OVRL and P.808)."""
+    from talker.eval.quality import dnsmos
+    from talker.media.decode import read_audio
+
+    wav = read_audio(require_shared("fixtures/audio/en_printing_10s.wav"), 16000)
+    clean = dnsmos(wav, 16000)
+    noisy = dnsmos(np.clip(wav + 0.1 * np.random.default_rng(0).standard_normal(wav.size).astype(np.float32),
+                           -1, 1), 16000)
+    assert 3.0 < clean["p808"] < 5.0 and 2.5 < clean["ovrl"] < 5.0, clean
+    assert noisy["ovrl"] < clean["ovrl"] - 0.5 and noisy["p808"] < clean["p808"] - 0.3, (clean, noisy)
+    with pytest.raises(ValueError, match="one second"):
+        dnsmos(wav[:8000], 16000)

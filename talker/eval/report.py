@@ -73,6 +73,7 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     from .identity import embeddings, identity_distance
     from .lipsync import av_offset, bilabial_scores
     from .mouth import mouth_opening
+    from .quality import dnsmos
     from .voice import speaker_similarity
 
     pipe = pipeline or TalkerPipeline()
@@ -120,6 +121,11 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
         out["speaker_similarity"] = round(speaker_similarity(audio, SAMPLE_RATE, ref.audio, ref.sample_rate), 4)
     else:
         out["speaker_similarity"] = None
+    try:  # how clean and natural the speech sounds (not whether it is the right voice or words)
+        q = dnsmos(audio, SAMPLE_RATE)
+        out.update(dnsmos_p808=q["p808"], dnsmos_ovrl=q["ovrl"])
+    except (ImportError, ValueError) as e:
+        out.update(dnsmos_p808=None, dnsmos_ovrl=None, dnsmos_error=str(e))
     if ref.kind == "video":  # a muted clip still has head motion to compare with
         # the reference's rotation comes smoothed from its analysis; the output's track is raw, and
         # tracking jitter alone would add ~0.1 to the ratio of a calm speaker: smooth it the same way
