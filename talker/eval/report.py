@@ -69,11 +69,10 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     from ..media.probe import probe
     from ..pipeline import TalkerPipeline
     from ..text.metrics import wer
-    from ..tracking.tracker import smooth_rotation, track_frames
+    from ..tracking.tracker import track_frames
     from .identity import embeddings, identity_distance
     from .lipsync import av_offset, bilabial_scores
     from .mouth import mouth_opening
-    from .quality import dnsmos
     from .voice import speaker_similarity
 
     pipe = pipeline or TalkerPipeline()
@@ -121,20 +120,8 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
         out["speaker_similarity"] = round(speaker_similarity(audio, SAMPLE_RATE, ref.audio, ref.sample_rate), 4)
     else:
         out["speaker_similarity"] = None
-    try:  # how clean and natural the speech sounds (not whether it is the right voice or words)
-        q = dnsmos(audio, SAMPLE_RATE)
-        out.update(dnsmos_p808=q["p808"], dnsmos_ovrl=q["ovrl"])
-    except (ImportError, ValueError) as e:
-        out.update(dnsmos_p808=None, dnsmos_ovrl=None, dnsmos_error=str(e))
-    if ref.kind == "video":  # a muted clip still has head motion to compare with
-        # the reference's rotation comes smoothed from its analysis; the output's track is raw, and
-        # tracking jitter alone would add ~0.1 to the ratio of a calm speaker: smooth it the same way
-        ref_std = ref.motion[:, HEAD_ROTATION].std(0)
-        out_std = smooth_rotation(tr.motion[:, HEAD_ROTATION], FPS).std(0)
-        out["head_motion_ratio"] = round(float(np.mean(out_std / np.maximum(ref_std, np.radians(0.2)))), 4)
-    else:
-        out["head_motion_deg"] = round(float(np.degrees(smooth_rotation(tr.motion[:, HEAD_ROTATION], FPS).std(0)).mean()), 3)
-        out["head_motion_ratio"] = None
+    out.update(_speech_quality(audio))
+    out.update(_head_motion(ref, tr.motion))
     out["wer"] = round(wer(said, heard.text), 4)
 
     idx_out, f_out = _frames_at(video, [i for i in _sample(tr.num_frames, 8) if tr.detected[i]], FPS)
@@ -147,3 +134,29 @@ def evaluate(reference: str | Path, video: str | Path, text: str | None = None, 
     e_ref = embeddings(f_ref, ref.boxes[idx_ref])
     out["identity_distance"] = round(identity_distance(e_out, e_ref), 4)
     return out
+
+
+def _speech_quality(audio: np.ndarray) -> dict:
+    """DNSMOS of the output's speech: how clean and natural it sounds (not whether it is the right
+    voice or the right words)."""
+    from .quality import dnsmos
+
+    try:
+        q = dnsmos(audio, SAMPLE_RATE)
+    except (ImportError, ValueError) as e:
+        return {"dnsmos_p808": None, "dnsmos_ovrl": None, "dnsmos_error": str(e)}
+    return {"dnsmos_p808": q["p808"], "dnsmos_ovrl": q["ovrl"]}
+
+
+def _head_motion(ref, motion: np.ndarray) -> dict:
+    """Head-rotation spread of the output over the reference's (a photo: the output's in degrees)."""
+    from ..tracking.tracker import smooth_rotation
+
+    out_std = smooth_rotation(motion[:, HEAD_ROTATION], FPS).std(0)
+    if ref.kind != "video":
+        return {"head_motion_deg": round(float(np.degrees(out_std).mean()), 3), "head_motion_ratio": None}
+    # a muted clip still has head motion to compare with. The reference's rotation comes smoothed
+    # from its analysis; the output's track is raw, and tracking jitter alone would add ~0.1 to the
+    # ratio of a calm speaker: smooth it the same way
+    ref_std = ref.motion[:, HEAD_ROTATION].std(0)
+    return {"head_motion_ratio": round(float(np.mean(out_std / np.maximum(ref_std, np.radians(0.2)))), 4)}
