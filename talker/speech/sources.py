@@ -12,6 +12,7 @@ from ..audio import SAMPLE_RATE
 from ..errors import InputError, SilentAudioError
 from .base import synthesize
 from .contract import Speech
+from .kokoro_backend import DEFAULT_VOICES
 
 MIN_USER_AUDIO_S = 0.3
 SILENT_DBFS = -55.0  # quieter than this over the whole file: nobody speaks in it
@@ -63,8 +64,7 @@ SEX_CLASSIFIER = Path(__file__).parent / "data" / "sex_classifier.json"
 # (speaker similarity on held-out sentences, the same WORLD matching on top): English women
 # af_heart 0.630 vs Piper joe 0.555; English men Piper joe 0.562 vs am_michael 0.557, so joe stays;
 # Mandarin: Kokoro (Whisper CER 0.08–0.32 vs espeak-ng's 0.56–0.75).
-AUTO_VOICES = {("en", "female"): "af_heart", ("en", "male"): "joe",
-               ("zh", "female"): "zf_xiaobei", ("zh", "male"): "zm_yunjian"}
+AUTO_VOICES = {**DEFAULT_VOICES, ("en", "male"): "joe"}
 
 
 def reference_sex(audio, sample_rate: int) -> str | None:

@@ -49,7 +49,6 @@ class WorkerProcess:
         self.proc = start_module(module, *args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
         self.replies: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, name=f"{log_prefix}reader", daemon=True).start()
-        self.ready: dict = {}
 
     def _read(self) -> None:
         try:
@@ -169,7 +168,6 @@ class WorkerVoice:
                 raise ModelUnavailableError(f"{self.sentence_label} could not be loaded: {msg.get('error')}.",
                                             self.reinstall)
             if msg.get("event") == "ready":
-                worker.ready = msg
                 self.last_start_s = time.perf_counter() - worker.started
                 return worker
 
