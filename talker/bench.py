@@ -3,7 +3,8 @@
 Generates ~10 s and ~60 s of talking video from a reference on this machine and prints, per
 stage, seconds and RTF (seconds per second of output), with a baseline measured in the same
 run: decoding the generated video and encoding it again, the cost of frames in and out that any
-renderer pays.
+renderer pays. Then the speech stage alone for each kind of voice (Piper, Kokoro in English and
+Mandarin), warm, with Piper as the baseline.
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ def _baseline(video: Path, out_dir: Path) -> float:
     return time.perf_counter() - t
 
 
-def run_bench(template: str | None = "astronaut", reference: str | None = None, lengths=(10, 60),
-              json_out: str | None = None) -> list[dict]:
+ZH_SENTENCE = "今天的天气很好，我们一起去公园散步，然后在湖边的小店喝一杯茶。"
+# the speech stage's voices: Piper (the baseline), Kokoro's automatic English and Mandarin voices
+VOICES = (("joe", "en"), ("af_heart", "en"), ("am_michael", "en"), ("zf_xiaobei", "zh"))
+
+
+def run_bench(template: str | None = "grid-s4-woman", reference: str | None = None, lengths=(10, 60),
+              json_out: str | None = None, voices: bool = True) -> list[dict]:
     from .pipeline import TalkerPipeline
 
     pipe = TalkerPipeline()
@@ -40,9 +46,7 @@ def run_bench(template: str | None = "astronaut", reference: str | None = None, 
         # warm-up: loads the voice, caches the reference, so the table shows steady-state costs
         pipe.generate(out_dir / "warm.mp4", template=template, reference=reference, text="Hello there.")
         for target in lengths:
-            words = SENTENCE.split()
-            n_words = int(target * 3.8)  # the stock voice speaks about 3.8 words a second
-            text = " ".join((words * (n_words // len(words) + 1))[:n_words]) + "."
+            text = _text_for(target, "en")
             res = pipe.generate(out_dir / f"bench_{target}.mp4", template=template, reference=reference, text=text)
             size = _size(res.video)
             base = _baseline(res.video, out_dir)
@@ -50,9 +54,48 @@ def run_bench(template: str | None = "astronaut", reference: str | None = None, 
                    "baseline_s": round(base, 3), **{k: round(v, 3) for k, v in res.timings.items()}}
             rows.append(row)
     _print(rows)
+    speech = _speech_stage() if voices else []
     if json_out:
-        Path(json_out).write_text(json.dumps(rows, indent=1))
+        Path(json_out).write_text(json.dumps({"stages": rows, "voices": speech}, indent=1))
     return rows
+
+
+def _speech_stage(seconds: float = 10.0, repeats: int = 2) -> list[dict]:
+    """Each installed voice of ``VOICES`` speaking ~``seconds`` of text, warm (loaded by one short
+    request first), the fastest of ``repeats``; the ratio is to Piper's RTF in the same run."""
+    from .speech.base import list_voices, synthesize
+
+    installed = {v.name for v in list_voices()}
+    rows = []
+    for voice, lang in VOICES:
+        if voice not in installed:
+            continue
+        synthesize("你好。" if lang == "zh" else "Hello.", language=lang, voice=voice)
+        text = _text_for(seconds, lang)
+        best, dur = float("inf"), 0.0
+        for _ in range(repeats):
+            t = time.perf_counter()
+            res = synthesize(text, language=lang, voice=voice, max_chars=50_000)
+            best, dur = min(best, time.perf_counter() - t), res.duration
+        rows.append({"voice": voice, "language": lang, "backend": res.backend.split(":")[0],
+                     "audio_s": round(dur, 2), "seconds": round(best, 3), "rtf": round(best / dur, 3)})
+    base = next((r["rtf"] for r in rows if r["backend"] == "piper"), None)
+    print(f"\nspeech stage alone (warm, fastest of {repeats}):")
+    print(f"{'voice':12s}{'lang':>5s}{'backend':>9s}{'audio s':>9s}{'sec':>8s}{'RTF':>7s}{'×piper':>8s}")
+    for r in rows:
+        ratio = f"{r['rtf'] / base:8.2f}" if base else f"{'—':>8s}"
+        print(f"{r['voice']:12s}{r['language']:>5s}{r['backend']:>9s}{r['audio_s']:9.2f}{r['seconds']:8.2f}"
+              f"{r['rtf']:7.3f}{ratio}")
+    return rows
+
+
+def _text_for(seconds: float, lang: str) -> str:
+    if lang == "zh":  # about 4.5 characters a second
+        n = int(seconds * 4.5)
+        return (ZH_SENTENCE * (n // len(ZH_SENTENCE) + 1))[:n].rstrip("，") + "。"
+    words = SENTENCE.split()
+    n_words = int(seconds * 3.8)  # the stock voices speak about 3.8 words a second
+    return " ".join((words * (n_words // len(words) + 1))[:n_words]) + "."
 
 
 def _size(path: Path) -> tuple[int, int]:

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from .errors import TalkerError
 
@@ -82,13 +83,24 @@ def cmd_templates_add(args) -> int:
     tpl, feats = _pipeline(args).add_template(
         args.clip, args.name, display_name=args.display_name, transcript=args.transcript,
         language=args.language, source=args.source or "", license=args.license or "",
-        consent=args.consent or "", attribution=args.attribution or "", notes=args.notes or "", link=args.link,
-        overwrite=args.overwrite,
+        consent=args.consent or "", attribution=args.attribution or "", notes=args.notes or "",
+        voices=_voice_pairs(args.voice), link=args.link, overwrite=args.overwrite,
     )
     print(f"added template '{tpl.name}' in {tpl.directory} ({feats.kind}, {feats.frames} frames)")
     for w in feats.warnings:
         print(f"warning: {w}")
     return 0
+
+
+def _voice_pairs(pairs: list[str] | None) -> dict[str, str]:
+    """["en=af_heart", "zh=zf_xiaoxiao"] → {"en": "af_heart", "zh": "zf_xiaoxiao"}."""
+    out = {}
+    for pair in pairs or []:
+        lang, sep, voice = pair.partition("=")
+        if not (sep and lang.strip() and voice.strip()):
+            raise SystemExit(f"--voice takes LANGUAGE=VOICE (e.g. en=af_heart), not '{pair}'")
+        out[lang.strip()] = voice.strip()
+    return out
 
 
 def cmd_templates_delete(args) -> int:
@@ -123,9 +135,27 @@ def generate_options(args):
     return GenerateOptions(**{f.name: getattr(args, f.name) for f in fields(GenerateOptions) if "flag" in f.metadata})
 
 
+def _read_text_file(path: str) -> str:
+    """The text to speak from a UTF-8 file, or standard input for "-" (long texts do not fit a
+    command line: the system refuses arguments over ~128 KB)."""
+    from .errors import InputError
+
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"Cannot read the text file '{Path(path).name}' ({e.strerror}).",
+                         "Check the path, or pass the text with --text.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"The text file '{Path(path).name}' is not UTF-8 text.",
+                         "Save it as UTF-8 (plain text) and try again.") from None
+
+
 def cmd_generate(args) -> int:
     pipe = _pipeline(args)
-    res = pipe.generate(args.output, template=args.template, reference=args.reference, text=args.text,
+    text = _read_text_file(args.text_file) if args.text_file else args.text
+    res = pipe.generate(args.output, template=args.template, reference=args.reference, text=text,
                         audio=args.audio, transcript=args.transcript, options=generate_options(args))
     if args.json:
         print(json.dumps(res.summary(), ensure_ascii=False))
@@ -150,8 +180,10 @@ def cmd_bench(args) -> int:
     from .bench import run_bench
 
     lengths = tuple(int(x) for x in args.lengths.split(","))
-    run_bench(template=None if args.reference else args.template, reference=args.reference, lengths=lengths,
-              json_out=args.json_out)
+    from .templates.store import DEFAULT_TEMPLATE
+
+    run_bench(template=None if args.reference else (args.template or DEFAULT_TEMPLATE), reference=args.reference,
+              lengths=lengths, json_out=args.json_out, voices=not args.no_voices)
     return 0
 
 
@@ -179,6 +211,7 @@ def _add_generate_cmd(groups) -> None:
     src.add_argument("--reference", help="reference clip or photo")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--text", help="what the person should say")
+    what.add_argument("--text-file", help="read what the person should say from a UTF-8 file ('-': standard input)")
     what.add_argument("--audio", help="speech to lip-sync instead of text")
     p.add_argument("--transcript", help="words of --audio (skips speech recognition)")
     p.add_argument("-o", "--output", required=True, help="output .mp4")
@@ -202,8 +235,9 @@ def _add_eval_and_bench_cmds(groups) -> None:
     p.set_defaults(func=cmd_eval)
 
     p = groups.add_parser("bench", help="real-time factor per stage (10 s and 60 s outputs)")
-    p.add_argument("--template", default="astronaut")
+    p.add_argument("--template", default=None, help="template (default: the bundled default template)")
     p.add_argument("--reference", help="a reference clip instead of the template")
+    p.add_argument("--no-voices", action="store_true", help="skip the speech stage's table of voices")
     p.add_argument("--lengths", default="10,60", help="output lengths in seconds, comma-separated")
     p.add_argument("--json-out")
     p.set_defaults(func=cmd_bench)
@@ -228,6 +262,9 @@ def _add_templates_cmds(groups) -> None:
             p.add_argument("--consent", help="consent note for the person shown")
             p.add_argument("--attribution", help="the attribution line the licence asks for (shown in the app)")
             p.add_argument("--notes", help="a usage note shown with the template")
+            p.add_argument("--voice", action="append", metavar="LANG=VOICE",
+                           help="the voice a photo speaks with in a language, e.g. en=af_heart (repeatable; "
+                                "python -m talker voices list)")
             p.add_argument("--link", action="store_true", help="refer to the clip by absolute path instead of copying it")
             p.add_argument("--overwrite", action="store_true")
             _add_analysis_opts(p)

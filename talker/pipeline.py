@@ -43,7 +43,7 @@ class TalkerPipeline:
         self.config = config or PipelineConfig()
         self.cache = FeatureCache(Path(self.config.cache_dir) / "features" if self.config.cache_dir else None)
         self._neural = None
-        self._sex: dict[str, str | None] = {}  # reference content hash → "female" / "male" (auto voice)
+        self._sex: dict[str, tuple] = {}  # reference content hash → ("female" / "male", median F0 Hz)
 
     # -- references ---------------------------------------------------------------------------
     def analyze(self, media: str | Path, *, transcript: str | None = None, language: str | None = None,
@@ -108,7 +108,9 @@ class TalkerPipeline:
             feats, media = self.reference(template=template, media=reference, transcript=reference_transcript)
         step(0.15, "speech")
         with clock("speech"):
-            speech = self.speak(text, feats, opt) if text is not None else self.listen(audio, transcript, opt)
+            voices = store.get_template(template, self.config.templates_dir).voices if template else {}
+            speech = (self.speak(text, feats, opt, voices=voices) if text is not None
+                      else self.listen(audio, transcript, opt))
             matching = self._start_voice_match(speech, feats, opt)
         step(0.35, "motion")
         with clock("motion"):
@@ -125,9 +127,11 @@ class TalkerPipeline:
                                 list(feats.warnings) + speech.warnings + motion.warnings, speech.phones)
 
     # -- stages -------------------------------------------------------------------------------
-    def speak(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions) -> Speech:
+    def speak(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions,
+              voices: dict[str, str] | None = None) -> Speech:
         """The text as speech: the neural engine in the reference's voice when it can run (see
-        ``_use_neural``), else the best offline voice for the language."""
+        ``_use_neural``), else the best offline voice for the language. ``voices`` (language → voice
+        name) is what a template says a reference without a voice of its own speaks with."""
         use_neural, note = self._use_neural(opt, feats)
         if use_neural:
             speech = self.neural_engine().speak(feats, text, language=opt.language, speed=opt.speed,
@@ -141,28 +145,49 @@ class TalkerPipeline:
             return speech
         from .speech.sources import offline_speech
 
+        voice = self._voice_for(text, feats, opt, voices)
         speech = offline_speech(text, language=opt.language, speed=opt.speed, seed=opt.seed,
-                                max_chars=opt.max_text_chars, voice=self._voice_for(text, feats, opt))
+                                max_chars=opt.max_text_chars, voice=voice)
+        if voice is None and feats.kind != "video" and opt.voice in (None, "", "auto"):
+            # never silently: a photo's default voice may be of the other sex than the person shown
+            speech.warnings.append(f"A photo has no voice of its own; it speaks with the default voice "
+                                   f"({speech.backend}). Choose one with --voice or the app's Voice menu "
+                                   "(python -m talker voices list).")
         speech.warnings[:0] = [note] if note else []
         return speech
 
-    def _voice_for(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions) -> str | None:
-        """The voice asked for, or for "auto" the measured best of the reference's sex
-        (``speech.sources.AUTO_VOICES``); None: the language's default voice (a reference without
-        speech, e.g. a photo, or a voice that is not installed)."""
+    def _voice_for(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions,
+                   voices: dict[str, str] | None = None) -> str | None:
+        """The voice asked for; for "auto" the template's voice for the language (``voices``), else
+        the measured best of the reference's sex and pitch (``speech.sources.auto_voice``); None: the
+        language's default voice (a photo without a template voice, or a voice not installed)."""
         if opt.voice not in (None, "", "auto"):
             return opt.voice
         from .speech.base import canonical_language, list_voices
-        from .speech.sources import AUTO_VOICES, reference_sex
+        from .speech.sources import auto_voice
         from .text.normalize import detect_script_language
 
         lang = canonical_language(opt.language) or detect_script_language(text.strip()) or "en"
+        installed = {v.name for v in list_voices(lang)}
+        if (voices or {}).get(lang) in installed:  # not installed: the photo's warning names the default
+            return voices[lang]
         if feats.audio is None or feats.kind != "video":
             return None
+        return auto_voice(lang, *self._speaker(feats), installed)
+
+    def _speaker(self, feats: ReferenceFeatures) -> tuple[str | None, float | None]:
+        """The reference speaker's sex (``speech.sources.reference_sex``) and median pitch in Hz
+        (Harvest, as voice matching reads it), once per clip."""
+        if feats.audio is None:
+            return None, None
         if feats.content_hash not in self._sex:
-            self._sex[feats.content_hash] = reference_sex(feats.audio, feats.sample_rate)
-        choice = AUTO_VOICES.get((lang, self._sex[feats.content_hash] or ""))
-        return choice if choice in {v.name for v in list_voices(lang)} else None
+            from .speech.sources import reference_sex
+            from .speech.voice_match import VoiceProfile
+
+            sex = reference_sex(feats.audio, feats.sample_rate)
+            self._sex[feats.content_hash] = sex, VoiceProfile.from_audio(feats.audio, feats.sample_rate,
+                                                                         robust=True).f0_median_hz
+        return self._sex[feats.content_hash]
 
     def listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions) -> Speech:
         """The user's recording as speech: its words (``transcript`` or speech recognition) timed on it."""
@@ -172,12 +197,19 @@ class TalkerPipeline:
 
     def move(self, speech: Speech, feats: ReferenceFeatures, opt: GenerateOptions) -> Motion:
         """61-d motion with one row per video frame of ``speech``."""
+        from .motion.controls import apply_controls
         from .video.encode import frames_for_audio
 
+        controls = opt.controls()
         if speech.motion is not None:  # the joint model made the face with the speech, frame-exact
-            return Motion(speech.motion, "neural DiT (generated with the speech)", neural=True)
-        n = frames_for_audio(speech.audio.size, speech.sample_rate, int(feats.fps))
-        return self._motion_generator(speech, feats, opt).generate(speech, feats, num_frames=n, seed=opt.seed)
+            motion = Motion(speech.motion, "neural DiT (generated with the speech)", neural=True)
+        else:
+            n = frames_for_audio(speech.audio.size, speech.sample_rate, int(feats.fps))
+            motion = self._motion_generator(speech, feats, opt).generate(speech, feats, num_frames=n, seed=opt.seed,
+                                                                         controls=controls)
+        if not controls.neutral:
+            motion.codes = apply_controls(motion.codes, controls)
+        return motion
 
     def _motion_generator(self, speech: Speech, feats: ReferenceFeatures, opt: GenerateOptions) -> MotionGenerator:
         """The joint model animates speech it did not make (the user's) when asked to, or when its

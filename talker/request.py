@@ -44,6 +44,20 @@ class GenerateOptions:
                         "auto: neural when one is configured and the reference has speech", choices=ENGINES)
     nfe_steps: int = _flag(32, "--nfe", "neural engine: ODE steps")
     cfg_scale: float = _flag(2.0, "--cfg", "neural engine: guidance scale")  # classifier-free guidance
+    # controls over the face (talker.motion.controls.MotionControls; 1.0 / 0 = the reference's own style)
+    expression: float = _flag(1.0, "--expression", "expression intensity, 0-2 (brows, squint)")
+    head_motion: float = _flag(1.0, "--head-motion", "head-motion amplitude, 0-2")
+    mouth_opening: float = _flag(1.0, "--mouth-opening", "mouth-opening scale, 0.5-1.5")
+    blink_rate: float = _flag(1.0, "--blink-rate", "blinks relative to the reference's rate, 0-3")
+    head_pitch_deg: float = _flag(0.0, "--head-pitch", "head pitch offset in degrees, -15..15")
+    head_yaw_deg: float = _flag(0.0, "--head-yaw", "head yaw offset in degrees, -20..20")
+
+    def controls(self):
+        """The face controls as the motion stage takes them, clipped to their ranges."""
+        from .motion.controls import MotionControls
+
+        return MotionControls(self.expression, self.head_motion, self.mouth_opening, self.blink_rate,
+                              self.head_pitch_deg, self.head_yaw_deg).clipped()
 
 
 @dataclass

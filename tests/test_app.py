@@ -36,7 +36,11 @@ class AppServer:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.work = tmp / "work"
         self.log_path = tmp / "app.log"
-        e = {**os.environ, "TALKER_CACHE_DIR": str(tmp / "cache"), "TALKER_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
+        from talker.paths import models_dir
+
+        # a fresh cache (features, outputs) but the installed models: the Kokoro voices live there
+        e = {**os.environ, "TALKER_CACHE_DIR": str(tmp / "cache"), "TALKER_MODELS_DIR": str(models_dir()),
+             "TALKER_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
              "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
         e.pop("GRADIO_TEMP_DIR", None)
         self._log = open(self.log_path, "wb")
@@ -91,8 +95,9 @@ class AppServer:
         self._log.close()
 
 
-def generate_args(text: str, *, template: str = "astronaut", reference=None, size: str = "512", label: bool = True):
-    return (template, reference, "", text, "auto", 1.0, 32, 2.0, 0, size, OFFLINE, label)
+def generate_args(text: str, *, template: str = "astronaut", reference=None, size: str = "512", label: bool = True,
+                  voice: str = "auto"):
+    return (template, reference, "", text, "auto", 1.0, 32, 2.0, 0, size, OFFLINE, label, voice)
 
 
 def probe_mp4(path: str | Path) -> str:
@@ -133,7 +138,7 @@ def client(server):
 def test_api_lists_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/generate", "/generate_from_audio", "/transcribe_reference", "/add_template", "/delete_template",
-            "/list_templates"} <= names
+            "/list_templates", "/preview_voice"} <= names
 
 
 def test_generate_from_template_text(client):
@@ -150,7 +155,55 @@ def test_generate_from_template_text(client):
     assert summary["engine"]["mode"] == "offline" and "Engine: **offline**" in details
     assert "video" not in summary  # no server paths in the answer
     assert "| speech |" in details
+    assert "af_heart" in summary["engine"]["speech"]  # the photo template's own voice: a woman's
     print(f"text→video via API: {took:.1f} s for {summary['duration']:.1f} s of video; timings {summary['timings']}")
+
+
+def test_voice_picker_previews_a_voice_and_generates_with_it(client):
+    """Any installed voice can be heard before generating (the preview is made once, then kept) and
+    then chosen; an unknown name gets the list of voices, not a trace."""
+    import wave
+
+    from gradio_client.exceptions import AppError
+
+    from talker.speech.kokoro_backend import KokoroBackend
+
+    voice = "zf_xiaobei" if KokoroBackend().available() else "joe"
+    t = time.perf_counter()
+    first = client.predict(voice, api_name="/preview_voice")
+    made = time.perf_counter() - t
+    with wave.open(first) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert 1.5 < seconds < 8.0
+    t = time.perf_counter()
+    again = client.predict(voice, api_name="/preview_voice")
+    assert Path(again).read_bytes() == Path(first).read_bytes()
+    print(f"preview of {voice}: made in {made:.2f} s, {seconds:.1f} s long; again in {time.perf_counter() - t:.2f} s")
+    with pytest.raises(AppError, match="not in the list of choices|Unknown voice") as e:
+        client.predict("../../etc/passwd", api_name="/preview_voice")
+    assert "Traceback" not in str(e.value) and "joe" in str(e.value)  # the voices there are
+    *_, summary = client.predict(*generate_args("Hello there.", voice="joe"), api_name="/generate")
+    assert "joe" in summary["engine"]["speech"]
+    assert not any("no voice of its own" in w for w in summary["warnings"])
+
+
+def test_mandarin_example_on_a_video_template_runs_offline(client):
+    """The examples table's Mandarin row on a clip template: a Mandarin voice of the person's sex
+    (Kokoro where installed), a playable video, Mandarin heard back."""
+    from talker.app.ui import EXAMPLES
+    from talker.templates import store
+
+    assert all(store.get_template(row[0]) for row in EXAMPLES)
+    template, text, language = next(r for r in EXAMPLES if r[0] != "astronaut" and not r[1].isascii())
+    assert store.get_template(template).kind == "video"
+    video, *_rest, summary = client.predict(template, None, "", text, language, 1.0, 32, 2.0, 0, "512", OFFLINE, True,
+                                            "auto", api_name="/generate")
+    assert_playable(video, 2.0)
+    assert summary["language"] == "zh"
+    from talker.speech.kokoro_backend import KokoroBackend
+
+    if KokoroBackend().available() or os.environ.get("CI"):  # CI installs it: a man's Mandarin voice
+        assert summary["engine"]["speech"].startswith("kokoro:zm_"), summary["engine"]
 
 
 def test_reference_upload_and_audio_endpoints_on_a_real_clip(client):
@@ -305,13 +358,17 @@ def test_cli_generate_flags_come_from_generate_options():
     flagged = {f.metadata["flag"]: f.name for f in fields(GenerateOptions) if "flag" in f.metadata}
     assert flagged == {"--language": "language", "--speed": "speed", "--seed": "seed", "--crop": "crop",
                        "--no-voice-match": "voice_match", "--no-label": "label", "--engine": "engine",
-                       "--nfe": "nfe_steps", "--cfg": "cfg_scale", "--voice": "voice"}
+                       "--nfe": "nfe_steps", "--cfg": "cfg_scale", "--voice": "voice", "--expression": "expression",
+                       "--head-motion": "head_motion", "--mouth-opening": "mouth_opening", "--blink-rate": "blink_rate",
+                       "--head-pitch": "head_pitch_deg", "--head-yaw": "head_yaw_deg"}
     assert generate_options(parse()) == GenerateOptions()
     opt = generate_options(parse("--language", "zh", "--speed", "1.2", "--seed", "3", "--crop", "--no-voice-match",
                                  "--no-label", "--engine", "neural", "--nfe", "8", "--cfg", "1.5", "--voice",
                                  "zm_yunjian"))
     assert opt == GenerateOptions(language="zh", speed=1.2, seed=3, crop=True, voice_match=False, label=False,
                                   engine="neural", nfe_steps=8, cfg_scale=1.5, voice="zm_yunjian")
+    face = generate_options(parse("--head-motion", "0.5", "--blink-rate", "2", "--head-yaw", "-10"))
+    assert (face.controls().head_motion, face.controls().blink_rate, face.controls().head_yaw_deg) == (0.5, 2.0, -10.0)
     assert [generate_options(parse("--engine", e)).engine for e in ENGINES] == list(ENGINES)
     with pytest.raises(SystemExit):
         parse("--engine", "bogus")
@@ -333,8 +390,12 @@ def test_page_defaults_come_from_generate_options(tmp_path, monkeypatch):
     comps = demo.get_config_file()["components"]
     value = {c["props"].get("label"): c["props"].get("value") for c in comps if c["type"] in ("slider", "number")}
     d = GenerateOptions()
+    from talker.app.ui import FACE_CONTROLS
+
+    face = {label: getattr(d, name) for name, label, *_ in FACE_CONTROLS}
     assert value == {"Speaking speed": d.speed, "Seed": d.seed, "Steps (NFE, neural engine)": d.nfe_steps,
-                     "Guidance (neural engine)": d.cfg_scale}
+                     "Guidance (neural engine)": d.cfg_scale, **face}
+    assert set(face.values()) == {1.0, 0.0}  # the face controls start at the reference's own style
     seeds = [c["props"]["value"] for c in comps if c["type"] == "number" and c["props"].get("label") == "Seed"]
     assert seeds == [d.seed, d.seed]  # Text and Audio tabs
     galleries = [c["props"] for c in comps if c["type"] == "gallery"]

@@ -150,3 +150,37 @@ def test_example_runs_from_the_page(server, browser):
     _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#out-video video[src]"), 180, "the example's video")
     assert "Hello! I am a talking head" in drv.find_element(By.CSS_SELECTOR, "#text-input textarea").get_attribute(
         "value")
+
+
+def test_voice_picker_plays_a_preview_and_face_sliders_are_there(server, browser):
+    """On the page: choose a voice by name, hear its preview (the audio player gets the file), and
+    find the face sliders under their accordion."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    drv = browser
+    drv.get(server.url)
+    box = _wait(drv, lambda d: (d.find_elements(By.CSS_SELECTOR, "#voice-pick input") or [None])[0], 60,
+                "the voice menu")
+    _click(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#voice-pick input"))
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("joe")
+    _wait(drv, lambda d: [o for o in d.find_elements(By.CSS_SELECTOR, "ul[role='listbox'] li") if "joe" in o.text],
+          20, "the voice's entry")
+    box.send_keys(Keys.ENTER)
+    _click(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#voice-preview-btn"))
+    _wait(drv, lambda d: d.execute_script(
+        "const a = document.querySelector('#voice-preview audio');"
+        "const link = document.querySelector('#voice-preview a[href*=\".wav\"]');"
+        "return Boolean((a && a.src) || link);"),
+        120, "the preview's audio")
+    _click(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "button, span")
+                           if e.text.startswith("Face: expression")][0])
+    _wait(drv, lambda d: d.find_elements(By.CSS_SELECTOR, "#face-head-motion input[type='range']"), 20,
+          "the head-motion slider")
+    labels = drv.execute_script("return Array.from(document.querySelectorAll('[id^=face-]')).map(e => e.innerText);")
+    assert any("Blink rate" in x for x in labels) and any("Mouth opening" in x for x in labels), labels
+    errors = [e.text for e in drv.find_elements(By.CSS_SELECTOR, ".toast-body.error")]
+    assert not errors, errors
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    drv.save_screenshot(str(SHOTS / "app_browser_voice.png"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,11 @@ def test_photo_template_text_to_video(pipe, tmp_path):
     info = probe(res.video)
     assert info.has_audio and info.has_video and (info.width, info.height) == (512, 512)
     assert _count_frames(res.video) == res.frames == frames_for_audio(res.audio.size, 24000)
-    assert res.engine["renderer"] == "photo" and res.engine["speech"].startswith("piper")
+    from talker.speech.kokoro_backend import KokoroBackend
+
+    # the template's own voice for a woman's photo (af_heart), the default voice where Kokoro is missing
+    assert res.engine["renderer"] == "photo"
+    assert res.engine["speech"].startswith("kokoro:af_heart" if KokoroBackend().available() else "piper"), res.engine
     assert any("not a clone" in w for w in res.warnings)
     s = res.summary()
     for key in ("duration", "frames", "fps", "rtf", "timings"):
@@ -195,3 +201,28 @@ def test_stages_hand_on_typed_results(pipe, tmp_path):
     assert {p.alphabet for p in heard.phones} == {ARPABET} and any(p.symbol == "M" for p in heard.phones)
     motion = pipe.move(heard, feats, opt)
     assert isinstance(motion, Motion) and motion.frames == frames_for_audio(heard.audio.size, SAMPLE_RATE, 25)
+
+
+def test_cli_reads_long_text_from_a_file_with_clear_messages(tmp_path, capsys):
+    """A text too long for a command line comes from a file (or stdin); an over-long one, a
+    missing file and a file that is not UTF-8 each get one line naming the problem, exit 2."""
+    from talker.cli import main
+
+    out = tmp_path / "o.mp4"
+    huge = tmp_path / "huge.txt"
+    huge.write_text("word " * 40_000, encoding="utf-8")  # 200,000 characters: over argv's limit too
+    assert main(["generate", "--template", "astronaut", "--text-file", str(huge), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "characters long; the limit is 5,000" in err and "Traceback" not in err
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("caf\xe9".encode("latin-1"))
+    assert main(["generate", "--template", "astronaut", "--text-file", str(bad), "-o", str(out)]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+    assert main(["generate", "--template", "astronaut", "--text-file", str(tmp_path / "nope.txt"), "-o",
+                 str(out)]) == 2
+    assert "Cannot read the text file 'nope.txt'" in capsys.readouterr().err
+    assert not out.exists()
+    short = tmp_path / "short.txt"
+    short.write_text("\ufeffHello from a file.\n", encoding="utf-8")  # a BOM, as Windows editors write
+    assert main(["generate", "--template", "astronaut", "--text-file", str(short), "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"].startswith("Hello from a file")

@@ -133,7 +133,7 @@ def test_neural_motion_hands_a_checkpoint_without_motion_to_the_offline_generato
     class Fallback:
         name = "fallback"
 
-        def generate(self, speech, reference, *, num_frames, seed=0):
+        def generate(self, speech, reference, *, num_frames, seed=0, controls=None):
             return Motion(np.zeros((num_frames, MOTION_DIM), np.float32), "fallback", ["fallback note"])
 
     speech = Speech(np.zeros(2400, np.float32), 24000, [Phone("SIL", 0.0, 0.1, ARPABET)], "", "en", "user audio",
@@ -141,3 +141,72 @@ def test_neural_motion_hands_a_checkpoint_without_motion_to_the_offline_generato
     out = NeuralMotion(NoMotionEngine(), Fallback(), nfe_steps=4, cfg_scale=1.0).generate(speech, None, num_frames=3)
     assert out.engine == "fallback" and not out.neural and out.frames == 3
     assert out.warnings == ["the checkpoint has no motion stream", "fallback note"]
+
+
+# --------------------------------------------------------------------------- face controls
+
+
+def test_face_controls_scale_what_they_name_and_nothing_else():
+    """Head amplitude scales the head's spread about its mean, the mouth scale its opening (never
+    its closures), expression the brows' spread; offsets move the mean pose by their degrees;
+    1.0 / 0 is the same motion bit for bit; out-of-range and non-finite values are clipped."""
+    from talker.motion.code import channel, index
+    from talker.motion.controls import MotionControls, apply_controls
+
+    rng = np.random.default_rng(0)
+    codes = np.zeros((500, MOTION_DIM), np.float32)
+    codes[:, 51:57] = rng.normal(0, 0.05, (500, 6))
+    codes[:, index("jawOpen")] = rng.uniform(0, 0.5, 500)
+    codes[:, index("mouthClose")] = rng.uniform(0, 0.3, 500)
+    codes[:, index("browInnerUp")] = rng.uniform(0.1, 0.5, 500)
+    assert np.array_equal(apply_controls(codes, MotionControls()), codes)
+    out = apply_controls(codes, MotionControls(head_motion=1.5, mouth_opening=1.3, expression=0.5))
+    assert np.allclose(out[:, 51:57].std(0), 1.5 * codes[:, 51:57].std(0), rtol=1e-4)
+    assert np.allclose(channel(out, "jawOpen"), 1.3 * channel(codes, "jawOpen"), atol=1e-6)
+    assert np.array_equal(channel(out, "mouthClose"), channel(codes, "mouthClose"))
+    assert channel(out, "browInnerUp").std() == pytest.approx(0.5 * channel(codes, "browInnerUp").std(), rel=1e-4)
+    turned = apply_controls(codes, MotionControls(head_pitch_deg=10, head_yaw_deg=-5))
+    assert np.degrees((turned[:, 51] - codes[:, 51]).mean()) == pytest.approx(10, abs=1e-3)
+    assert np.degrees((turned[:, 52] - codes[:, 52]).mean()) == pytest.approx(-5, abs=1e-3)
+    wild = MotionControls(head_motion=50, mouth_opening=float("nan"), head_yaw_deg=-400).clipped()
+    assert (wild.head_motion, wild.mouth_opening, wild.head_yaw_deg) == (2.0, 1.0, -20.0)
+
+
+def test_blink_rate_control_scales_the_number_of_blinks():
+    """Over a minute of speech the blink count follows the rate: none at 0, about twice at 2."""
+    ref = _reference_with_blinks(seconds=20, every=4.0)  # one blink every 4 s
+    n = 60 * FPS
+    energy = np.ones(n)
+    stats = style_stats(ref)
+
+    def count(rate: float) -> float:
+        got = [len(detect_blinks(np.r_[stats.blink_base, generate_style(ref, n, energy, seed=s, blink_rate=rate)[
+            :, BLINK[0]], stats.blink_base])) for s in range(6)]
+        return float(np.mean(got))
+
+    none, one, two = count(0.0), count(1.0), count(2.0)
+    assert none == 0 and one > 6
+    assert 1.5 < two / one < 2.5, (one, two)
+
+
+@pytest.mark.slow
+def test_face_controls_show_in_the_rendered_video(tmp_path):
+    """Through the whole pipeline on the photo template, tracked back from the mp4: a larger head
+    amplitude gives a larger tracked head motion, a wider mouth scale a wider tracked jaw."""
+    from talker.motion.code import channel
+    from talker.pipeline import TalkerPipeline
+    from talker.request import GenerateOptions
+
+    pipe = TalkerPipeline()
+    text = "Maybe we can walk along the harbour after lunch, and look at all the boats."
+    tracked = {}
+    for name, kw in {"calm": dict(head_motion=0.3, mouth_opening=0.7),
+                     "lively": dict(head_motion=1.8, mouth_opening=1.4)}.items():
+        res = pipe.generate(tmp_path / f"{name}.mp4", template="astronaut", text=text,
+                            options=GenerateOptions(voice="joe", **kw))
+        tracked[name] = pipe.analyze(res.video).motion
+    calm, lively = tracked["calm"], tracked["lively"]
+    head_ratio = lively[:, 51:54].std(0).sum() / calm[:, 51:54].std(0).sum()
+    jaw_ratio = np.percentile(channel(lively, "jawOpen"), 95) / np.percentile(channel(calm, "jawOpen"), 95)
+    print(f"tracked head-rotation spread ×{head_ratio:.2f} (asked 6×), jaw p95 ×{jaw_ratio:.2f} (asked 2×)")
+    assert head_ratio > 2.5 and jaw_ratio > 1.3

@@ -373,13 +373,48 @@ def test_kokoro_tokens_become_ipa_phones_with_their_time():
     theirs to the vowel after them; tone marks lengthen the vowel before them; pads are pauses."""
     sr = 1000
     tokens = [["_", 100], ["m", 50], ["ˈ", 20], ["A", 80], [" ", 30], ["ʤ", 40], ["a", 60], ["↗", 20], ["_", 100]]
-    phones = phones_from_tokens(tokens, sr)
+    phones = phones_from_tokens(tokens, sr, lag_s=0.0)
     assert [p.symbol for p in phones] == ["_", "m", "e", "ɪ", " ", "d", "ʒ", "a", "_"]
     assert phones[2].start == pytest.approx(0.150) and phones[2].end == pytest.approx(0.200)  # ˈ + A, shared
     assert phones[3].end == pytest.approx(0.250)
     assert phones[7].end == pytest.approx(0.400)  # the tone mark's 20 ms went to /a/
     assert phones[-1].end == pytest.approx(sum(n for _, n in tokens) / sr) and phones[0].start == 0.0
     assert {p.alphabet for p in phones} == {IPA}
+    early = phones_from_tokens(tokens, sr, lag_s=0.03)  # each phone 30 ms earlier; the audio's span kept
+    assert early[1].start == pytest.approx(0.070) and early[0].start == 0.0
+    assert early[-1].end == pytest.approx(phones[-1].end)
+    retroflex = phones_from_tokens([["_", 100], ["\uab67", 40], ["ʰ", 20], ["ɻ", 60], ["_", 50]], sr, lag_s=0.0)
+    assert [p.symbol for p in retroflex][1:3] == ["t", "ʂ"]  # misaki's ch: a retroflex, not the vowel before
+
+
+def _onset_lags(res, min_pause: float = 0.1) -> list[float]:
+    """After each pause in the voice's own phones: where its sound begins minus where its phone starts."""
+    from talker.phones import normalise_phones
+
+    hop = res.sample_rate // 200
+    env = np.sqrt(np.convolve(res.audio.astype(np.float64) ** 2, np.ones(hop) / hop, "same"))[::hop]
+    db = 20 * np.log10(env + 1e-9)
+    lags = []
+    ph = normalise_phones(res.phones)
+    for a, b in zip(ph, ph[1:], strict=False):
+        if a.symbol == "SIL" and a.duration >= min_pause and b.symbol != "SIL":
+            i0 = max(int((b.start - 0.15) * 200), 0)
+            loud = np.flatnonzero(db[i0:int((b.start + 0.15) * 200)] > db.max() - 35)
+            if loud.size and loud[0] > 0:  # sound begins inside the window (a pause that is one)
+                lags.append((i0 + loud[0]) / 200 - b.start)
+    return lags
+
+
+@needs_kokoro
+@pytest.mark.parametrize("voice,language,texts", [
+    ("af_heart", "en", ["Did you remember the tickets? Yes, I did.", "Maybe both of them. Please call me back."]),
+    ("zm_yunjian", "zh", ["请把窗户打开。外面的空气很好。", "我喜欢喝茶。你呢？"]),
+])
+def test_kokoro_phones_start_where_their_sound_starts(voice, language, texts):
+    """After a pause the mouth may lead the sound a little, never trail it: the sound begins within
+    0–50 ms after the phone's start (Piper: 19 ms). Unmoved, Kokoro's phones started 50 ms late."""
+    lags = [lag for t in texts for lag in _onset_lags(synthesize(t, language=language, voice=voice))]
+    assert len(lags) >= 3 and -0.005 <= float(np.median(lags)) <= 0.05, lags
 
 
 @needs_kokoro
@@ -447,5 +482,60 @@ def test_auto_voice_follows_the_references_sex():
     assert pipe._voice_for("你好。", woman, opt).startswith("zf_")
     assert pipe._voice_for("你好。", man, opt).startswith("zm_")
     assert pipe._voice_for("Hello.", woman, opt) == "af_heart"  # a woman's voice, not a man's shifted up
-    assert pipe._voice_for("Hello.", man, opt) == "joe"
+    assert pipe._voice_for("Hello.", man, opt) == "joe"  # 164 Hz: joe (163 Hz) is nearer than am_michael (105)
     assert pipe._voice_for("你好。", woman, GenerateOptions(voice="zm_yunxi")) == "zm_yunxi"
+
+
+@needs_kokoro
+def test_a_photo_speaks_with_its_templates_voice_and_an_uploaded_photo_says_which_voice(tmp_path):
+    """The astronaut photo template names a woman's voice per language, so "auto" never gives her
+    the default man's voice; an uploaded photo (no template) speaks with the default voice and the
+    result says so and how to choose another."""
+    from talker.pipeline import TalkerPipeline
+    from talker.request import GenerateOptions
+    from talker.templates import store
+
+    pipe = TalkerPipeline()
+    tpl, feats = pipe.template("astronaut")
+    assert tpl.voices["en"] == "af_heart" and tpl.voices["zh"].startswith("zf_")
+    opt = GenerateOptions()
+    assert pipe._voice_for("Hello there.", feats, opt, tpl.voices) == "af_heart"
+    assert pipe._voice_for("你好。", feats, opt, tpl.voices) == tpl.voices["zh"]
+    assert pipe._voice_for("Hello there.", feats, GenerateOptions(voice="joe"), tpl.voices) == "joe"
+    spoken = pipe.speak("Hello there.", feats, opt, voices=tpl.voices)
+    assert "af_heart" in spoken.backend and not any("no voice of its own" in w for w in spoken.warnings)
+    bare = pipe.speak("Hello there.", feats, opt)  # the same photo uploaded: no template voice
+    assert any("no voice of its own" in w and "--voice" in w for w in bare.warnings)
+    with pytest.raises(InputError, match="Unknown voice"):
+        store.add_template(tpl.media_path, "photo-bad-voice", root=tmp_path, voices={"en": "nobody"})
+    assert not (tmp_path / "photo-bad-voice").exists()
+
+
+def test_automatic_voice_is_the_nearest_in_pitch_of_the_references_sex():
+    """A deep-voiced man gets the deeper man's voice, a higher one joe; a woman af_heart whatever
+    her pitch; an unknown pitch or sex the first candidate; nothing that is not installed."""
+    from talker.speech.sources import auto_voice
+
+    both = {"joe", "am_michael", "af_heart"}
+    assert auto_voice("en", "male", 95.0, both) == "am_michael"
+    assert auto_voice("en", "male", 160.0, both) == "joe"
+    assert auto_voice("en", "male", None, both) == "joe"
+    assert auto_voice("en", "male", 95.0, {"joe"}) == "joe"
+    assert auto_voice("en", "female", 120.0, both) == "af_heart"
+    assert auto_voice("en", None, 120.0, both) is None
+
+
+def test_a_references_pitch_is_not_read_an_octave_low():
+    """A 150 Hz voice with a strong subharmonic (a creaky or noisy recording): the fast tracker used
+    for stock speech reads it an octave low (75 Hz); the reference's robust reading does not, so
+    matching never moves a woman's voice to a man's pitch."""
+    from talker.speech.voice_match import VoiceProfile
+
+    sr = 16000
+    t = np.arange(int(sr * 2.0)) / sr
+    f0 = 150.0 * (1 + 0.03 * np.sin(2 * np.pi * 3 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    x = 0.4 * np.sin(phase / 2) + 0.5 * sum(np.sin(k * phase) / k for k in range(1, 8))
+    x = (x / np.abs(x).max() * 0.5).astype(np.float32)
+    assert VoiceProfile.from_audio(x, sr).f0_median_hz < 90  # the failure this guards against is real
+    assert 135 < VoiceProfile.from_audio(x, sr, robust=True).f0_median_hz < 165

@@ -7,6 +7,7 @@ ZeroGPU, inside the ``spaces.GPU`` function of the app process.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,9 @@ def handle(pipe, job: dict, progress) -> dict:
         return add_template(pipe, job, progress)
     if kind == "warmup":
         return warmup()
+    if kind == "preview_voice":
+        return preview_voice(job)
     if kind == "ping":
-        import os
-
         return {"device": device(), "pid": os.getpid()}
     raise InputError(f"Unknown job '{kind}'.", "This is a bug in the app.")
 
@@ -43,11 +44,36 @@ def device() -> str:
 
 
 def warmup() -> dict:
-    """Load the voice once so the first visitor does not wait for it."""
-    from ..speech.base import synthesize
+    """Load the voices once so the first visitor does not wait for them: the English default and
+    every automatic voice installed (the default template, a woman, speaks with Kokoro's af_heart)."""
+    from ..speech.base import list_voices, synthesize
+    from ..speech.sources import AUTO_VOICES
 
     synthesize("Hello.", language="en")
+    installed = {v.name for v in list_voices("en")}
+    for voice in dict.fromkeys(v for (lang, _), v in AUTO_VOICES.items() if lang == "en" and v in installed):
+        synthesize("Hello.", language="en", voice=voice)
     return {"device": device()}
+
+
+# what a voice's preview says, per language: one short neutral sentence
+PREVIEW_TEXT = {"en": "Hello! This is how I sound when I read your text.",
+                "zh": "你好！这是我朗读你的文字时的声音。"}
+
+
+def preview_voice(job: dict) -> dict:
+    """A few seconds of ``job["voice"]`` saying a neutral sentence in its language, as a WAV at ``job["path"]``."""
+    from ..speech.base import synthesize
+    from ..video.encode import write_wav
+
+    voice, lang = job["voice"], job["language"]
+    res = synthesize(PREVIEW_TEXT.get(lang, PREVIEW_TEXT["en"]), language=lang, voice=voice)
+    path = Path(job["path"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.part.wav")
+    write_wav(tmp, res.audio, res.sample_rate)
+    tmp.replace(path)  # a preview another visitor asked for at the same time is never half-written
+    return {"audio": str(path), "seconds": round(res.audio.size / res.sample_rate, 2)}
 
 
 def _options(d: dict):

@@ -46,6 +46,8 @@ CSS = (".tpl-gallery .caption-label {white-space: normal; max-width: 100%; left:
 DEFAULT_SIZE = "720"  # the page's output size; GenerateOptions.max_side (1280) is the CLI's
 DEFAULTS = GenerateOptions()  # where the page's controls start, and what an empty one means (the CLI's too)
 LANGUAGES = [("Auto (from the text)", "auto"), ("English", "en"), ("Chinese (Mandarin)", "zh")]
+LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
+VOICE_AUTO = ("Automatic: a voice of the reference's sex (a photo template's own voice)", "auto")
 # Neutral lines only: the people in the clip templates are from research corpora and must not be
 # shown endorsing anything.
 EXAMPLES = [
@@ -55,6 +57,7 @@ EXAMPLES = [
     ["grid-s23-woman", "Turn left at the second corner, and the museum is on your right.", "auto"],
     ["astronaut", "Hello! I am a talking head made by talker from one photo and a line of text.", "auto"],
     ["astronaut", "你好，我是一个由文字驱动的数字人。", "auto"],
+    ["grid-s2-man", "今天的会议推迟到下午三点，请大家准时参加。", "auto"],
 ]
 
 
@@ -179,6 +182,14 @@ def bundled_names() -> set[str]:
     return {d.name for d in DEFAULT_TEMPLATES_DIR.iterdir() if (d / "template.json").is_file()}
 
 
+def voice_choices() -> list[tuple[str, str]]:
+    """The Voice menu: automatic first, then every installed voice as "af_heart · English · female · Kokoro"."""
+    from ..speech.base import list_voices
+
+    return [VOICE_AUTO] + [(" · ".join(x for x in (v.name, LANGUAGE_NAMES.get(v.language, v.language), v.sex,
+                                                   v.accent.upper(), v.backend) if x), v.name) for v in list_voices()]
+
+
 def _licence_short(licence: str) -> str:
     """ "CC BY 4.0 (https://…)" → "CC BY 4.0": what fits under a thumbnail."""
     return (licence or "").split(" (")[0].strip()
@@ -237,9 +248,12 @@ class Handlers:
         self.engines = [ENGINE_OFFLINE] + ([ENGINE_NEURAL] if self.cfg.neural_available() else [])
 
     # -- helpers ------------------------------------------------------------------------------
-    def _options(self, language, speed, seed, size, label) -> dict:
-        """``GenerateOptions`` fields from the page's controls; an empty control takes the default."""
-        opt = {"language": None if language in (None, "", "auto") else language,
+    def _options(self, language, speed, seed, size, label, voice="auto", face=()) -> dict:
+        """``GenerateOptions`` fields from the page's controls; an empty control takes the default.
+        ``face``: the face sliders' values in ``FACE_CONTROLS`` order."""
+        opt = {"language": None if language in (None, "", "auto") else language, "voice": self._voice(voice),
+               **{name: float(getattr(DEFAULTS, name) if v is None else v)
+                  for (name, *_), v in zip(FACE_CONTROLS, face, strict=False)},
                "speed": float(speed or DEFAULTS.speed), "seed": int(seed or DEFAULTS.seed),
                "max_text_chars": self.cfg.max_text_chars, "max_audio_seconds": self.cfg.max_audio_seconds}
         if size == "crop":
@@ -248,6 +262,17 @@ class Handlers:
             opt["max_side"] = int(size or DEFAULT_SIZE)
         opt["label"] = bool(label)
         return opt
+
+    @staticmethod
+    def _voice(voice) -> str:
+        """A voice name the page (or an API client) chose, checked against the installed voices."""
+        from ..speech.base import list_voices
+
+        voice = (voice or "auto").strip()
+        names = [v.name for v in list_voices()]
+        if voice != "auto" and voice not in names:
+            raise gr.Error(f"Unknown voice '{voice[:40]}'. Voices here: auto, {', '.join(names)}.")
+        return voice
 
     def _reference(self, template, reference) -> dict:
         """The job's reference: the upload when there is one, else the template (checked to exist)."""
@@ -270,7 +295,8 @@ class Handlers:
     # -- generation ---------------------------------------------------------------------------
     @readable
     def generate(self, template, reference, reference_transcript, text, language, speed, steps, guidance, seed,
-                 size, engine, label, progress=gr.Progress()):
+                 size, engine, label, voice="auto", expression=1.0, head_motion=1.0, mouth_opening=1.0,
+                 blink_rate=1.0, head_pitch_deg=0.0, head_yaw_deg=0.0, progress=gr.Progress()):
         """Reference (template name or uploaded clip/photo) + text → video, speech, pictures, details."""
         if not (text or "").strip():
             raise gr.Error("Type the text the person should say.")
@@ -281,7 +307,9 @@ class Handlers:
         guidance = DEFAULTS.cfg_scale if guidance is None else guidance  # 0 is a valid guidance: no `or`
         job = {"kind": "generate", "out_dir": str(self.app.job_dir()), "text": text,
                "reference_transcript": reference_transcript or "",
-               "options": {**self._options(language, speed, seed, size, label),
+               "options": {**self._options(language, speed, seed, size, label, voice,
+                                           (expression, head_motion, mouth_opening, blink_rate, head_pitch_deg,
+                                            head_yaw_deg)),
                            "engine": "neural" if engine == ENGINE_NEURAL else "offline",
                            "nfe_steps": int(steps or DEFAULTS.nfe_steps), "cfg_scale": float(guidance)},
                **self._reference(template, reference)}
@@ -289,20 +317,40 @@ class Handlers:
 
     @readable
     def generate_from_audio(self, template, reference, audio, transcript, language, seed, size, label,
-                            progress=gr.Progress()):
+                            expression=1.0, head_motion=1.0, mouth_opening=1.0, blink_rate=1.0, head_pitch_deg=0.0,
+                            head_yaw_deg=0.0, progress=gr.Progress()):
         """Reference + the user's own speech → lip-synced video."""
         wav = self.app.upload(audio, "audio", self.cfg.max_audio_seconds, need_audio=True)
         if not wav:
             raise gr.Error("Upload or record the speech to lip-sync.")
         job = {"kind": "generate", "out_dir": str(self.app.job_dir()), "audio": wav, "transcript": transcript or "",
-               "options": self._options(language, DEFAULTS.speed, seed, size, label),
+               "options": self._options(language, DEFAULTS.speed, seed, size, label, "auto",
+                                        (expression, head_motion, mouth_opening, blink_rate, head_pitch_deg,
+                                         head_yaw_deg)),
                **self._reference(template, reference)}
         return self._outputs(self.app.run(job, progress))
 
     def example(self, template, text, language, progress=gr.Progress()):
         return self.generate(template, None, "", text, language, DEFAULTS.speed, DEFAULTS.nfe_steps,
                              DEFAULTS.cfg_scale, DEFAULTS.seed, DEFAULT_SIZE, ENGINE_OFFLINE, self.cfg.label,
-                             progress=progress)
+                             "auto", progress=progress)
+
+    @readable
+    def preview_voice(self, voice, progress=gr.Progress()):
+        """A few seconds of the chosen voice (made once per voice, then kept with the outputs)."""
+        from ..speech.base import list_voices
+
+        voice = self._voice(voice)
+        if voice == "auto":
+            gr.Info("The automatic voice depends on the reference: choose a voice by name to hear it.")
+            return None
+        info = next(v for v in list_voices() if v.name == voice)
+        path = self.cfg.outputs_path / "voice-previews" / f"{voice}.wav"
+        if path.is_file():
+            return str(path)
+        res = self.app.run({"kind": "preview_voice", "voice": voice, "language": info.language, "path": str(path)},
+                           progress)
+        return res["audio"]
 
     # -- reference ----------------------------------------------------------------------------
     @readable
@@ -396,6 +444,27 @@ def reference_picker(app: App, names: list[str], default: str | None, upload_lab
         reference=gr.File(label=upload_label, file_types=["video", "image"], type="filepath", elem_id=upload_id))
 
 
+# The face sliders: (GenerateOptions field, label, min, max, step); the defaults are GenerateOptions'
+FACE_CONTROLS = (("expression", "Expression intensity", 0.0, 2.0, 0.05),
+                 ("head_motion", "Head-motion amplitude", 0.0, 2.0, 0.05),
+                 ("mouth_opening", "Mouth opening", 0.5, 1.5, 0.05),
+                 ("blink_rate", "Blink rate", 0.0, 3.0, 0.1),
+                 ("head_pitch_deg", "Head pitch offset (°)", -15.0, 15.0, 1.0),
+                 ("head_yaw_deg", "Head turn offset (°)", -20.0, 20.0, 1.0))
+
+
+def face_sliders() -> list:
+    """The face controls (``talker.motion.controls``), 1.0 / 0 = the reference's own style."""
+    sliders = []
+    with gr.Accordion("Face: expression, head motion, mouth, blinks", open=False):
+        for i in range(0, len(FACE_CONTROLS), 2):
+            with gr.Row():
+                for name, label, lo, hi, step in FACE_CONTROLS[i:i + 2]:
+                    sliders.append(gr.Slider(lo, hi, value=getattr(DEFAULTS, name), step=step, label=label,
+                                             elem_id=f"face-{name.replace('_', '-')}"))
+    return sliders
+
+
 def text_settings(h: Handlers) -> SimpleNamespace:
     """The Text tab's advanced settings; every default is ``GenerateOptions``' own."""
     neural = len(h.engines) > 1  # steps and guidance only mean something to the neural engine
@@ -433,8 +502,17 @@ def text_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamesp
                                                   "edit if wrong)", lines=2, elem_id="ref-transcript")
                 text = gr.Textbox(label="Text to speak", lines=4, max_length=h.cfg.max_text_chars,
                                   placeholder="Type what the person should say…", elem_id="text-input")
-                language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
+                with gr.Row():
+                    language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language", scale=1, min_width=170)
+                    voice = gr.Dropdown(choices=voice_choices(), value="auto", label="Voice", scale=2, min_width=260,
+                                        elem_id="voice-pick")
+                with gr.Row(equal_height=True):
+                    preview_btn = gr.Button("▶ Hear this voice", size="sm", scale=0, min_width=150,
+                                            elem_id="voice-preview-btn")
+                    preview = gr.Audio(label="Voice preview", type="filepath", autoplay=True, elem_id="voice-preview",
+                                       interactive=False, scale=3, show_label=False)
                 settings = text_settings(h)
+                face = face_sliders()
                 go = gr.Button("Generate video", variant="primary", elem_id="generate-btn")
             with gr.Column(scale=6):
                 video = gr.Video(label="Video", elem_id="out-video", autoplay=False)
@@ -451,8 +529,9 @@ def text_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamesp
                     run_on_click=True, cache_examples=False, label="Examples (bundled templates, offline)")
     s = settings
     return SimpleNamespace(pick=pick, ref_sheet=ref_sheet, ref_transcript=ref_transcript, summary=summary, go=go,
+                           voice=voice, preview_btn=preview_btn, preview=preview,
                            outs=outs, inputs=[pick.template, pick.reference, ref_transcript, text, language, s.speed,
-                                              s.steps, s.guidance, s.seed, s.size, s.engine, s.label])
+                                              s.steps, s.guidance, s.seed, s.size, s.engine, s.label, voice, *face])
 
 
 def audio_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamespace:
@@ -470,6 +549,7 @@ def audio_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNames
                     seed = gr.Number(value=DEFAULTS.seed, precision=0, label="Seed", info="Repeats the motion.")
                     size = gr.Dropdown(choices=SIZES, value=DEFAULT_SIZE, label="Output size")
                     label = gr.Checkbox(value=h.cfg.label, label="Visible “AI-generated” label")
+                face = face_sliders()
                 go = gr.Button("Lip-sync video", variant="primary")
             with gr.Column(scale=6):
                 video = gr.Video(label="Video")
@@ -480,7 +560,8 @@ def audio_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNames
                 with gr.Accordion("Details (JSON)", open=False):
                     summary = gr.JSON(label="Summary")
     return SimpleNamespace(pick=pick, go=go, outs=[video, audio_out, curves, mel, details, summary],
-                           inputs=[pick.template, pick.reference, audio_in, transcript, language, seed, size, label])
+                           inputs=[pick.template, pick.reference, audio_in, transcript, language, seed, size, label,
+                                   *face])
 
 
 def templates_tab(h: Handlers, names: list[str]) -> SimpleNamespace:
@@ -519,6 +600,7 @@ def wire(demo: gr.Blocks, h: Handlers, text, audio, tpl, default: str | None) ->
     skip the queue, so a full queue does not stop the page from loading."""
     worker = {"concurrency_id": "worker", "concurrency_limit": h.cfg.concurrency}
     text.go.click(h.generate, text.inputs, text.outs, api_name="generate", **worker)
+    text.preview_btn.click(h.preview_voice, text.voice, text.preview, api_name="preview_voice", **worker)
     audio.go.click(h.generate_from_audio, audio.inputs, audio.outs, api_name="generate_from_audio", **worker)
     ref = text.pick.reference
     ref.upload(h.transcribe_reference, ref, [text.ref_transcript, text.ref_sheet, text.summary],

@@ -182,12 +182,14 @@ class NeuralMotion:
         self.nfe_steps, self.cfg_scale = nfe_steps, cfg_scale
         self.name = "neural DiT"
 
-    def generate(self, speech: Speech, reference, *, num_frames: int, seed: int = 0) -> Motion:
+    def generate(self, speech: Speech, reference, *, num_frames: int, seed: int = 0, controls=None) -> Motion:
+        """``controls``' blink rate is not the joint model's to change (its blinks are sampled with
+        the face); the pipeline applies the other controls to these codes as to any."""
         codes, label, warnings = self.engine.animate(reference, speech.audio, speech.sample_rate, speech.text,
                                                      num_frames=num_frames, seed=seed, nfe_steps=self.nfe_steps,
                                                      cfg_scale=self.cfg_scale)
         if codes is None:
-            motion = self.fallback.generate(speech, reference, num_frames=num_frames, seed=seed)
+            motion = self.fallback.generate(speech, reference, num_frames=num_frames, seed=seed, controls=controls)
             motion.warnings[:0] = warnings
             return motion
         return Motion(codes, f"{self.name} ({label})", warnings, neural=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..reference.features import ReferenceFeatures
 from ..speech.contract import Speech
+from .controls import MotionControls
 
 
 @dataclass
@@ -33,8 +34,11 @@ class Motion:
 class MotionGenerator(Protocol):
     name: str
 
-    def generate(self, speech: Speech, reference: ReferenceFeatures, *, num_frames: int, seed: int = 0) -> Motion:
-        """Exactly ``num_frames`` rows for ``speech``; the same arguments give the same motion."""
+    def generate(self, speech: Speech, reference: ReferenceFeatures, *, num_frames: int, seed: int = 0,
+                 controls: MotionControls | None = None) -> Motion:
+        """Exactly ``num_frames`` rows for ``speech``; the same arguments give the same motion.
+        ``controls``: the generator honours what acts inside it (the blink rate); the pipeline
+        applies the rest to any generator's codes (``controls.apply_controls``)."""
         ...
 
 
@@ -44,9 +48,11 @@ class OfflineMotion:
 
     name = "offline visemes + reference style"
 
-    def generate(self, speech: Speech, reference: ReferenceFeatures, *, num_frames: int, seed: int = 0) -> Motion:
+    def generate(self, speech: Speech, reference: ReferenceFeatures, *, num_frames: int, seed: int = 0,
+                 controls: MotionControls | None = None) -> Motion:
         from .generator import generate_motion
 
+        rate = controls.clipped().blink_rate if controls else 1.0
         codes = generate_motion(speech.phones, speech.audio, speech.sample_rate, reference, num_frames=num_frames,
-                                seed=seed)
+                                seed=seed, blink_rate=rate)
         return Motion(codes, self.name)

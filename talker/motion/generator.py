@@ -31,10 +31,11 @@ def speaker_mouth(reference: ReferenceFeatures, model: VisemeModel) -> SpeakerMo
 
 
 def generate_motion(phones: list[Phone], audio: np.ndarray, sample_rate: int, reference: ReferenceFeatures, *,
-                    num_frames: int, seed: int = 0, model: VisemeModel | None = None) -> np.ndarray:
+                    num_frames: int, seed: int = 0, model: VisemeModel | None = None,
+                    blink_rate: float = 1.0) -> np.ndarray:
     model = model or VisemeModel.load()
     energy = speech_energy(audio, sample_rate, num_frames, reference.fps)
-    motion = generate_style(reference.motion, num_frames, energy, seed=seed, fps=reference.fps)
+    motion = generate_style(reference.motion, num_frames, energy, seed=seed, fps=reference.fps, blink_rate=blink_rate)
     mouth = mouth_motion(phones, num_frames, speaker_mouth(reference, model), model, reference.fps, energy)
     motion[:, MOUTH_COLS] = mouth[:, MOUTH_COLS]
     return motion.astype(np.float32)

@@ -10,7 +10,7 @@ rate. A photo has no motion history: a gentle procedural default stands in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -123,11 +123,12 @@ def procedural_head(num_frames: int, rng: np.random.Generator, fps: float = FPS)
 
 
 def generate_style(reference_motion: np.ndarray, num_frames: int, energy: np.ndarray | None = None, *,
-                   seed: int = 0, fps: float = FPS) -> np.ndarray:
+                   seed: int = 0, fps: float = FPS, blink_rate: float = 1.0) -> np.ndarray:
     """(num_frames, 61) motion for the style channels and blinks; mouth channels left at 0.
 
     ``energy`` (num_frames,) in 0..1, e.g. the new speech's envelope, makes head motion livelier
-    while talking and calmer in pauses, keeping the reference's overall amplitude.
+    while talking and calmer in pauses, keeping the reference's overall amplitude. ``blink_rate``
+    scales the reference's blinks per second (0: none).
     """
     rng = np.random.default_rng(seed)
     out = np.zeros((num_frames, MOTION_DIM), dtype=np.float64)
@@ -148,6 +149,8 @@ def generate_style(reference_motion: np.ndarray, num_frames: int, energy: np.nda
         dev *= (target / (dev.std(axis=0) + 1e-9))[None, :]
         head = mean + dev
     out[:, HEAD] = head
+    if blink_rate != 1.0:
+        stats = replace(stats, blink_rate=stats.blink_rate * max(float(blink_rate), 0.0))
     out[:, list(BLINK)] = _blinks(num_frames, stats, rng, energy, fps)[:, None]
     return out
 
@@ -155,8 +158,8 @@ def generate_style(reference_motion: np.ndarray, num_frames: int, energy: np.nda
 def _blinks(num_frames: int, stats: StyleStats, rng: np.random.Generator, energy, fps: float) -> np.ndarray:
     curve = np.full(num_frames, stats.blink_base)
     shape = stats.blink_shape * (stats.blink_peak - stats.blink_base)
-    if num_frames < shape.size:
-        return curve  # too short for a whole blink
+    if num_frames < shape.size or stats.blink_rate <= 0:
+        return curve  # too short for a whole blink, or no blinks asked for
     t = rng.exponential(1 / stats.blink_rate) * fps * 0.5
     while t < num_frames:
         c = int(t)

@@ -65,6 +65,26 @@ SEX_CLASSIFIER = Path(__file__).parent / "data" / "sex_classifier.json"
 # af_heart 0.630 vs Piper joe 0.555; English men Piper joe 0.562 vs am_michael 0.557, so joe stays;
 # Mandarin: Kokoro (Whisper CER 0.08–0.32 vs espeak-ng's 0.56–0.75).
 AUTO_VOICES = {**DEFAULT_VOICES, ("en", "male"): "joe"}
+# A second voice of the same sex where the first one's pitch is far from many references': Piper
+# joe speaks at 163 Hz median, the highest of the 15 English men's voices, and the deep-voiced men
+# of the evaluation (92–111 Hz) kept a voice 50–70 Hz above theirs (WORLD matching, kept only where
+# the speaker encoder prefers it, left joe stock on 8 of their 9 outputs). Kokoro's am_michael
+# speaks at 105 Hz. Median F0 of one sentence (scripts/eval_voices.py), in Hz:
+VOICE_F0_HZ = {"joe": 163.0, "am_michael": 105.0}
+AUTO_ALTERNATIVES = {("en", "male"): ("am_michael",)}
+
+
+def auto_voice(language: str, sex: str | None, f0_hz: float | None, installed: set[str]) -> str | None:
+    """The automatic voice for a reference of ``sex`` speaking at median ``f0_hz``: among the
+    language's candidates for that sex (``AUTO_VOICES`` first, then ``AUTO_ALTERNATIVES``) that are
+    installed, the one nearest in pitch (log F0); the first when the pitch is unknown."""
+    key = (language, sex or "")
+    candidates = [v for v in (AUTO_VOICES.get(key), *AUTO_ALTERNATIVES.get(key, ())) if v in installed]
+    if not candidates:
+        return None
+    if not f0_hz or len(candidates) == 1:
+        return candidates[0]
+    return min(candidates, key=lambda v: abs(np.log(VOICE_F0_HZ[v] / f0_hz)))
 
 
 def reference_sex(audio, sample_rate: int) -> str | None:

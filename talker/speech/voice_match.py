@@ -31,6 +31,12 @@ import numpy as np
 
 FRAME_PERIOD_MS = 5.0
 F0_FLOOR, F0_CEIL = 60.0, 600.0
+# A reference's pitch is read with Harvest, not DIO: on en_woman_blonde_suit_7s (144 Hz by pYIN)
+# DIO said 75 Hz, an octave down, and matching then moved a woman's stock voice to 76 Hz; searched
+# in a woman's range (110–600 Hz) DIO said 287, an octave up. Harvest: 145 Hz; on four more clips
+# within 4 % of pYIN (scripts/eval_voices.py). It costs ~0.2 s per second of audio, so it reads at
+# most ROBUST_SECONDS, once per reference.
+ROBUST_SECONDS = 10.0
 # Common frequency grid for long-term envelopes, so profiles from different sample rates compare.
 ENV_FREQS = np.linspace(0.0, 11000.0, 441)
 WARP_RANGE = (0.85, 1.2)
@@ -79,13 +85,18 @@ class VoiceProfile:
         return float(np.exp(self.f0_log_median)) if self.voiced else None
 
     @classmethod
-    def from_audio(cls, audio: np.ndarray, sample_rate: int, *, with_embedding: bool = False) -> VoiceProfile:
+    def from_audio(cls, audio: np.ndarray, sample_rate: int, *, with_embedding: bool = False,
+                   robust: bool = False) -> VoiceProfile:
+        """``robust``: pitch by Harvest over the first ``ROBUST_SECONDS`` (a reference's, read once)
+        instead of DIO over everything (each stock utterance's, where speed matters)."""
         t = time.perf_counter()
         x = _clean(audio)
+        if robust:
+            x = x[: int(ROBUST_SECONDS * sample_rate)]
         if x.size < _MIN_SAMPLES_S * sample_rate:
             prof = cls(int(sample_rate), x.size / float(sample_rate or 1), 0, None, None)
         else:
-            f0, t_axis = _f0(x, sample_rate)
+            f0, t_axis = _f0(x, sample_rate, robust)
             sp = _envelope(x, f0, t_axis, sample_rate)
             prof = _profile(f0, sp, sample_rate, x.size)
         if with_embedding and prof.voiced:
@@ -110,9 +121,11 @@ def _clean(audio: np.ndarray) -> np.ndarray:
     return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def _f0(x: np.ndarray, fs: int) -> tuple[np.ndarray, np.ndarray]:
+def _f0(x: np.ndarray, fs: int, robust: bool = False) -> tuple[np.ndarray, np.ndarray]:
     import pyworld
 
+    if robust:
+        return pyworld.harvest(x, fs, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS)
     f0, t = pyworld.dio(x, fs, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS)
     return pyworld.stonemask(x, f0, t, fs), t
 
@@ -451,7 +464,7 @@ def apply_reference_voice(audio: np.ndarray, sample_rate: int, reference_audio: 
             if reference_audio is None or np.asarray(reference_audio).size == 0:
                 return np.asarray(audio, dtype=np.float32), {"kept": "stock", "skipped": "no reference audio",
                                                              "message": STOCK_NOTICE}
-            prof = VoiceProfile.from_audio(reference_audio, reference_rate, with_embedding=True)
+            prof = VoiceProfile.from_audio(reference_audio, reference_rate, with_embedding=True, robust=True)
             entry = (prof, None)
         prof, alpha = entry
         cal_info: dict = {}

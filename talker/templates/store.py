@@ -35,6 +35,8 @@ class Template:
     consent: str = ""
     notes: str = ""
     attribution: str = ""  # the line the licence asks to be shown wherever the media is (UI, README)
+    # language → voice name, for a reference with no voice of its own (a photo): {"en": "af_heart"}
+    voices: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     directory: Path | None = field(default=None, compare=False)
 
@@ -105,6 +107,7 @@ def add_template(
     consent: str = "",
     attribution: str = "",
     notes: str = "",
+    voices: dict | None = None,
     link: bool = False,
     overwrite: bool = False,
     analysis_config=None,
@@ -113,6 +116,7 @@ def add_template(
     from ..reference.analysis import analyze_reference
 
     check_name(name)
+    _check_voices(voices or {})
     media = Path(media)
     feats = analyze_reference(media, transcript=transcript, language=language, config=analysis_config)
     d = templates_dir(root) / name
@@ -130,12 +134,20 @@ def add_template(
         name=name, display_name=display_name or name.replace("_", " ").replace("-", " ").title(),
         media=media_ref, kind=feats.kind, language=feats.language or (language or ""),
         transcript=feats.transcript, source=source, license=license, consent=consent, notes=notes,
-        attribution=attribution, directory=d,
+        attribution=attribution, voices=dict(voices or {}), directory=d,
     )
     (d / "template.json").write_text(json.dumps(tpl.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     feats.save(d, pcm16_audio=True)
     _thumbnail(tpl, feats)
     return tpl, feats
+
+
+def _check_voices(voices: dict) -> None:
+    """Every named voice exists and speaks its language (InputError listing the voices otherwise)."""
+    from ..speech.base import get_backend
+
+    for lang, voice in voices.items():
+        get_backend(lang, voice)
 
 
 def delete_template(name: str, root: str | Path | None = None) -> None:
