@@ -167,3 +167,35 @@ def test_funasr_timestamps_parsed_from_ms():
     words = asr.FunASRBackend._words({"timestamp": [[0, 400], [400, 1600]]}, "hello big world", 1.5)
     assert [w.text for w in words] == ["hello", "big", "world"]
     assert words[0].start == 0.0 and words[-1].end == 1.5
+
+
+def test_invented_words_after_the_speech_are_dropped_and_words_inside_it_kept():
+    """Whisper's made-up tail (作词 after the sentence, or a near-certain-wrong word running on into
+    the silence) goes; a sure word, or any word inside the speech, stays."""
+    from talker.asr.recognize import Word, drop_invented_tail
+
+    said = [Word("比分", 2.0, 2.4, 0.9), Word("是3比2。", 2.4, 3.4, 0.98)]
+    assert drop_invented_tail(said + [Word("作词", 3.42, 4.5, 0.01)], 3.46) == said  # runs on, unlikely
+    assert drop_invented_tail(said + [Word("作曲", 3.6, 3.6, 0.5)], 3.46) == said  # starts after the speech
+    assert drop_invented_tail(said + [Word("字", 3.4, 3.4, 0.05)], None) == said  # no time, unlikely
+    quiet_last = [Word("好", 2.0, 2.3, 0.9), Word("吗", 2.3, 2.6, 0.1)]  # unsure but inside the speech
+    assert drop_invented_tail(quiet_last, 2.66) == quiet_last
+
+
+@pytest.mark.slow
+def test_mandarin_transcripts_are_simplified_and_end_with_the_speech():
+    """Real Mandarin speech (Kokoro) read by Whisper base: no words after the last sound, no
+    traditional characters (these sentences came back as 明天上午9點…開會。作詞作曲 before)."""
+    from talker.asr import transcribe
+    from talker.asr.recognize import simplified
+    from talker.speech import synthesize
+    from talker.speech.kokoro_backend import KokoroBackend
+
+    if not KokoroBackend().available():
+        pytest.skip("Kokoro voices not installed (run scripts/setup.sh)")
+    for text in ("明天上午9点在三楼会议室开会。", "这场比赛的最终比分是3比2。"):
+        speech = synthesize(text, language="zh", voice="zf_xiaobei")
+        heard = transcribe(speech.audio, speech.sample_rate, language="zh").text
+        assert heard == simplified(heard), heard
+        assert heard.rstrip("。.!！?？").endswith(("会", "2", "二")), heard
+    assert simplified("明天上午9點在三樓會議室開會") == "明天上午9点在三楼会议室开会"

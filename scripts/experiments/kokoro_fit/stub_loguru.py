@@ -1,0 +1,4 @@
+class _L:
+    def __getattr__(self, k):
+        return lambda *a, **kw: None
+logger = _L()
