@@ -32,10 +32,10 @@ class GenerateOptions:
     max_side: int = 1280
     max_text_chars: int = 5000
     max_audio_seconds: float = 600.0
-    # a voice by name (python -m talker voices list); "auto": the language's default voice, for
-    # Mandarin the one whose sex matches the reference's pitch
+    # a voice by name (python -m talker voices list); "auto": a voice of the reference's sex and
+    # pitch (talker.speech.sources.auto_voice), a photo template's own voice, else the language's default
     voice: str = _flag("auto", "--voice", "voice name, e.g. af_heart, zf_xiaobei, joe (python -m talker voices "
-                       "list); auto: the language's default, matched to the reference's sex for Mandarin")
+                       "list); auto: one of the reference's sex and pitch (a photo template's own voice)")
     # nudge the stock voice's pitch/formants toward the reference (not cloning)
     voice_match: bool = _flag(True, "--no-voice-match", "keep the stock offline voice as it is")
     # visible "AI-generated" mark on every frame (metadata disclosure is always on)

@@ -45,7 +45,7 @@ CSS = (".tpl-gallery .caption-label {white-space: normal; max-width: 100%; left:
        "font-size: 11px; line-height: 1.25;}")
 DEFAULT_SIZE = "720"  # the page's output size; GenerateOptions.max_side (1280) is the CLI's
 DEFAULTS = GenerateOptions()  # where the page's controls start, and what an empty one means (the CLI's too)
-LANGUAGES = [("Auto (from the text)", "auto"), ("English", "en"), ("Chinese (Mandarin)", "zh")]
+LANGUAGES = [("Auto (from text)", "auto"), ("English", "en"), ("Chinese (Mandarin)", "zh")]
 LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 VOICE_AUTO = ("Automatic: a voice of the reference's sex (a photo template's own voice)", "auto")
 # Neutral lines only: the people in the clip templates are from research corpora and must not be
