@@ -43,7 +43,7 @@ class TalkerPipeline:
         self.config = config or PipelineConfig()
         self.cache = FeatureCache(Path(self.config.cache_dir) / "features" if self.config.cache_dir else None)
         self._neural = None
-        self._sex: dict[str, tuple] = {}  # reference content hash → ("female" / "male", median F0 Hz)
+        self._speakers: dict[str, tuple] = {}  # reference content hash → ("female" / "male", median F0 Hz)
 
     # -- references ---------------------------------------------------------------------------
     def analyze(self, media: str | Path, *, transcript: str | None = None, language: str | None = None,
@@ -176,18 +176,18 @@ class TalkerPipeline:
         return auto_voice(lang, *self._speaker(feats), installed)
 
     def _speaker(self, feats: ReferenceFeatures) -> tuple[str | None, float | None]:
-        """The reference speaker's sex (``speech.sources.reference_sex``) and median pitch in Hz
-        (Harvest, as voice matching reads it), once per clip."""
+        """The reference speaker's sex (``speech.sources.reference_sex``) and median pitch in Hz,
+        once per clip, from the profile voice matching reads too (one pitch analysis, one embedding)."""
         if feats.audio is None:
             return None, None
-        if feats.content_hash not in self._sex:
+        if feats.content_hash not in self._speakers:
             from .speech.sources import reference_sex
-            from .speech.voice_match import VoiceProfile
+            from .speech.voice_match import reference_profile
 
-            sex = reference_sex(feats.audio, feats.sample_rate)
-            self._sex[feats.content_hash] = sex, VoiceProfile.from_audio(feats.audio, feats.sample_rate,
-                                                                         robust=True).f0_median_hz
-        return self._sex[feats.content_hash]
+            prof = reference_profile(feats.audio, feats.sample_rate, key=feats.content_hash)
+            sex = reference_sex(feats.audio, feats.sample_rate, embedding=prof.embedding)
+            self._speakers[feats.content_hash] = sex, prof.f0_median_hz
+        return self._speakers[feats.content_hash]
 
     def listen(self, audio: str | Path, transcript: str | None, opt: GenerateOptions) -> Speech:
         """The user's recording as speech: its words (``transcript`` or speech recognition) timed on it."""

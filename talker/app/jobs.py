@@ -49,9 +49,9 @@ def warmup() -> dict:
     from ..speech.base import list_voices, synthesize
     from ..speech.sources import AUTO_VOICES
 
-    synthesize("Hello.", language="en")
     installed = {v.name for v in list_voices("en")}
-    for voice in dict.fromkeys(v for (lang, _), v in AUTO_VOICES.items() if lang == "en" and v in installed):
+    auto = [v for (lang, _), v in AUTO_VOICES.items() if lang == "en" and v in installed]
+    for voice in dict.fromkeys(auto) or [None]:  # None: the English default, when no automatic one is here
         synthesize("Hello.", language="en", voice=voice)
     return {"device": device()}
 

@@ -87,11 +87,12 @@ def auto_voice(language: str, sex: str | None, f0_hz: float | None, installed: s
     return min(candidates, key=lambda v: abs(np.log(VOICE_F0_HZ[v] / f0_hz)))
 
 
-def reference_sex(audio, sample_rate: int) -> str | None:
+def reference_sex(audio, sample_rate: int, embedding: np.ndarray | None = None) -> str | None:
     """"female" / "male" for a reference's voice: a logistic regression on its speaker embedding
     (``scripts/fit_sex_classifier.py``: 1 of 41 clips wrong leave-one-out, 0 of 5 never-seen clips;
     median pitch alone called 3 of 7 women male under background sound). None with under 0.5 s of audio.
-    It only picks which sex's voice speaks; it is never asked how alike two voices are."""
+    It only picks which sex's voice speaks; it is never asked how alike two voices are.
+    ``embedding``: the audio's speaker embedding when it is already at hand."""
     import json
 
     from ..audio.speaker import embed
@@ -99,5 +100,7 @@ def reference_sex(audio, sample_rate: int) -> str | None:
     if audio is None or len(audio) < sample_rate // 2:
         return None
     model = json.loads(SEX_CLASSIFIER.read_text(encoding="utf-8"))
-    score = float(np.dot(embed(audio, sample_rate), model["weights"]) + model["bias"])
+    if embedding is None:
+        embedding = embed(audio, sample_rate)
+    score = float(np.dot(embedding, model["weights"]) + model["bias"])
     return "female" if score >= 0.0 else "male"

@@ -94,7 +94,7 @@ class VoiceProfile:
         """``robust``: pitch by Harvest over the first ``ROBUST_SECONDS`` (a reference's, read once)
         instead of DIO over everything (each stock utterance's, where speed matters)."""
         t = time.perf_counter()
-        x = _clean(audio)
+        whole = x = _clean(audio)
         if robust:
             x = x[: int(ROBUST_SECONDS * sample_rate)]
         if x.size < _MIN_SAMPLES_S * sample_rate:
@@ -106,7 +106,7 @@ class VoiceProfile:
         if with_embedding and prof.voiced:
             from ..audio.speaker import embed
 
-            prof.embedding = embed(x, sample_rate)
+            prof.embedding = embed(whole, sample_rate)
         prof.seconds = time.perf_counter() - t
         return prof
 
@@ -451,6 +451,16 @@ def match_to_reference(audio: np.ndarray, sample_rate: int, reference: VoiceProf
     return out, info
 
 
+def reference_profile(audio: np.ndarray, sample_rate: int, key: str | None = None) -> VoiceProfile:
+    """A reference's profile (Harvest pitch, speaker embedding), analysed once per ``key`` (the
+    clip's content hash): the automatic voice choice and the matching share it."""
+    entry = _cached(key)
+    if entry is None:
+        entry = (VoiceProfile.from_audio(audio, sample_rate, with_embedding=True, robust=True), None)
+        _remember(key, entry)
+    return entry[0]
+
+
 def apply_reference_voice(audio: np.ndarray, sample_rate: int, reference_audio: np.ndarray | None,
                           reference_rate: int, *, key: str | None = None, check: bool = True
                           ) -> tuple[np.ndarray, dict]:
@@ -468,8 +478,7 @@ def apply_reference_voice(audio: np.ndarray, sample_rate: int, reference_audio: 
             if reference_audio is None or np.asarray(reference_audio).size == 0:
                 return np.asarray(audio, dtype=np.float32), {"kept": "stock", "skipped": "no reference audio",
                                                              "message": STOCK_NOTICE}
-            prof = VoiceProfile.from_audio(reference_audio, reference_rate, with_embedding=True, robust=True)
-            entry = (prof, None)
+            entry = (reference_profile(reference_audio, reference_rate, key), None)
         prof, alpha = entry
         cal_info: dict = {}
         if alpha is None and prof.voiced and prof.embedding is not None:
