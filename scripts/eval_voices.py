@@ -4,7 +4,7 @@ voice choice or fitting saw.
 
 For each reference (the 5 fixtures and 10 clips of ``../shared/data/talking``, both sexes, both
 Mandarin clips) and each of three held-out sentences in its language, the speech is made by the
-pipeline's own calls (``TalkerPipeline.speak`` and ``_start_voice_match``, offline engine) and
+pipeline's own calls (``TalkerPipeline.speak`` and ``apply_reference_voice``, offline engine) and
 scored: speaker similarity to the reference (resemblyzer, the evaluation's encoder), DNSMOS P.808
 and OVRL (``talker.eval.quality``), Whisper's WER (CER for Mandarin), and the F0 check: the median
 F0 of the outputs' voiced frames must lie within 1.3x the reference's F0 interquartile range of the
@@ -72,10 +72,12 @@ def speak(pipe, feats, text: str, lang: str, system: str) -> tuple[np.ndarray, i
     feats = dataclasses.replace(feats, content_hash=f"{feats.content_hash}:{system}")
     voice = pipe._voice_for(text, feats, opt)
     speech = pipe.speak(text, feats, opt)
-    matching = pipe._start_voice_match(speech, feats, opt)
-    if matching is None:
+    if speech.source != "voice" or feats.audio is None:
         return speech.audio, speech.sample_rate, speech, voice or speech.backend, {"kept": "stock"}
-    (out, info), _seconds = matching.result()
+    from talker.speech.voice_match import apply_reference_voice
+
+    out, info = apply_reference_voice(speech.audio, speech.sample_rate, feats.audio, feats.sample_rate,
+                                      key=feats.content_hash)
     return out, speech.sample_rate, speech, voice or speech.backend, info
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the pinned set; `--dev` adds the test tools. Safe to re-run.
-# System packages (Debian/Ubuntu, as root): espeak-ng for the Mandarin fallback voice; with
+# System packages (Debian/Ubuntu, as root): espeak-ng for the Mandarin fallback voice, ffmpeg
+# for the app's live player (without it the page shows the video when it is done); with
 # --dev also Chromium + ChromeDriver for the browser tests. Without root they are skipped
 # with a note (Chinese speech and the browser tests then say what is missing).
 set -uo pipefail
@@ -11,6 +12,9 @@ req=requirements.txt; [ $dev = 1 ] && req=requirements-dev.txt
 
 sys_pkgs=""
 command -v espeak-ng >/dev/null || sys_pkgs="espeak-ng"
+# the app's live player (Gradio's streaming video) calls ffmpeg and ffprobe from PATH; the
+# pipeline itself uses the ffmpeg bundled in imageio-ffmpeg
+{ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; } || sys_pkgs="$sys_pkgs ffmpeg"
 if [ $dev = 1 ]; then
   command -v chromium >/dev/null || sys_pkgs="$sys_pkgs chromium"
   command -v chromedriver >/dev/null || sys_pkgs="$sys_pkgs chromium-driver"
@@ -21,7 +25,7 @@ if [ -n "$sys_pkgs" ]; then
     { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $sys_pkgs; } \
       >/tmp/talker-apt.log 2>&1 || echo "setup: note: could not install$sys_pkgs (see /tmp/talker-apt.log)" >&2
   else
-    echo "setup: note: install$sys_pkgs with your package manager for Chinese speech / browser tests" >&2
+    echo "setup: note: install$sys_pkgs with your package manager for Chinese speech / live playback / browser tests" >&2
   fi
 fi
 

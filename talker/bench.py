@@ -54,9 +54,62 @@ def run_bench(template: str | None = "grid-s4-woman", reference: str | None = No
                    "baseline_s": round(base, 3), **{k: round(v, 3) for k, v in res.timings.items()}}
             rows.append(row)
     _print(rows)
+    first = _first_chunk(pipe, [t for t in dict.fromkeys([template, SECOND_TEMPLATE]) if t] if template else [None],
+                         reference)
     speech = _speech_stage() if voices else []
     if json_out:
-        Path(json_out).write_text(json.dumps({"stages": rows, "voices": speech}, indent=1))
+        Path(json_out).write_text(json.dumps({"stages": rows, "first_chunk": first, "voices": speech}, indent=1))
+    return rows
+
+
+# the time-to-first-chunk table's second template: a photo (the default one is a video template)
+SECOND_TEMPLATE = "astronaut"
+FIRST_CHUNK_WORDS = 60
+
+
+def _first_chunk(pipe, templates: list, reference, repeats: int = 3) -> list[dict]:
+    """Seconds from the request to the first playable piece and to the complete file, for a
+    60-word text, warm (every template generated once before), the median of ``repeats``. The
+    baseline, measured in the same run, is the same request made as one piece (as before
+    streaming: nothing plays until the whole file is written)."""
+    import statistics
+
+    from .streaming import FIRST_PIECE_SECONDS
+
+    words = SENTENCE.split()
+    text = " ".join((words * 3)[:FIRST_CHUNK_WORDS]) + "."
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="talker-bench-first-") as tmp:
+        for tpl in templates:
+            ref = None if tpl else reference
+            try:
+                pipe.generate(Path(tmp) / "warm.mp4", template=tpl, reference=ref, text="Hello there.")
+            except Exception as e:  # noqa: BLE001 - a template that is not installed is skipped, said why
+                print(f"first chunk: skipped {tpl} ({e})")
+                continue
+            row: dict = {"template": tpl or Path(reference).name}
+            for mode, first_s in (("one piece", 0.0), ("streamed", FIRST_PIECE_SECONDS)):
+                firsts, totals = [], []
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    job = pipe.stream(Path(tmp) / "first.mp4", template=tpl, reference=ref, text=text,
+                                      first_piece_seconds=first_s)
+                    chunk = next(iter(job))
+                    firsts.append(chunk.elapsed)
+                    res = job.run()
+                    totals.append(time.perf_counter() - t)
+                row[mode] = {"first_s": round(statistics.median(firsts), 3),
+                             "total_s": round(statistics.median(totals), 3), "duration": round(res.duration, 2),
+                             "pieces": chunk.pieces}
+            rows.append(row)
+    print(f"\ntime to the first playable piece, {FIRST_CHUNK_WORDS}-word text, warm, median of {repeats} "
+          "(baseline: the same request as one piece)")
+    print(f"{'template':22s}{'video s':>8s}{'one piece':>10s}{'streamed':>10s}{'×base':>7s}{'pieces':>7s}"
+          f"{'file, one':>10s}{'file, str':>10s}")
+    for r in rows:
+        a, b = r["one piece"], r["streamed"]
+        print(f"{r['template']:22s}{b['duration']:8.2f}{a['first_s']:10.2f}{b['first_s']:10.2f}"
+              f"{b['first_s'] / max(a['first_s'], 1e-6):7.2f}{b['pieces']:7d}{a['total_s']:10.2f}{b['total_s']:10.2f}")
     return rows
 
 

@@ -153,12 +153,23 @@ def _read_text_file(path: str) -> str:
 
 
 def cmd_generate(args) -> int:
+    """Made piece by piece: the output is a fragmented mp4 that plays while it grows, and with
+    ``--json`` each piece is announced as it is ready (one JSON object per line), then the summary."""
     pipe = _pipeline(args)
     text = _read_text_file(args.text_file) if args.text_file else args.text
-    res = pipe.generate(args.output, template=args.template, reference=args.reference, text=text,
-                        audio=args.audio, transcript=args.transcript, options=generate_options(args))
+    job = pipe.stream(args.output, template=args.template, reference=args.reference, text=text, audio=args.audio,
+                      transcript=args.transcript, options=generate_options(args),
+                      first_piece_seconds=args.first_piece_seconds)
+    with job:  # Ctrl-C closes it: the work stops, temporary files and the partial output go
+        for chunk in job:
+            if args.json:
+                print(json.dumps(chunk.event(), ensure_ascii=False), flush=True)
+            elif chunk.pieces > 1:
+                print(f"piece {chunk.index + 1}/{chunk.pieces}: {chunk.start:.1f}-{chunk.start + chunk.duration:.1f} s "
+                      f"ready after {chunk.elapsed:.1f} s", flush=True)
+    res = job.result
     if args.json:
-        print(json.dumps(res.summary(), ensure_ascii=False))
+        print(json.dumps({"event": "done", **res.summary()}, ensure_ascii=False))
     else:
         s = res.summary()
         print(f"wrote {s['video']}: {s['duration']} s, {s['frames']} frames at {s['fps']} fps, RTF {s['rtf']}")
@@ -220,7 +231,12 @@ def _add_generate_cmd(groups) -> None:
     p.add_argument("--f5-checkpoint", help="F5-TTS checkpoint for voice cloning with the offline face motion")
     p.add_argument("--vocoder", help="Vocos folder or repo id ('' = the Griffin-Lim fallback)")
     p.add_argument("--templates-dir")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--first-piece-seconds", type=float, default=2.0, metavar="S",
+                   help="make the first ~S seconds as a piece of their own, so the file starts playing soon "
+                        "(0: pieces of equal length)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per line: an 'event': 'chunk' for each piece as it is ready, "
+                        "then 'event': 'done' with the summary")
     _add_analysis_opts(p)
     p.set_defaults(func=cmd_generate)
 

@@ -13,8 +13,6 @@ Stages live in their own packages; this class only wires them and keeps loaded s
 
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from .reference import still
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
 from .reference.features import ReferenceFeatures
-from .request import ENGINES, GenerateOptions, GenerationResult
+from .request import ENGINES, GenerateOptions, GenerationResult, GenerationStream
 from .speech.contract import Speech
 from .templates import store
 
@@ -95,36 +93,38 @@ class TalkerPipeline:
         """Reference + (text | audio) → talking video at ``output``.
 
         ``transcript`` is what ``audio`` says; ``reference_transcript`` what the reference says.
-        ``progress(fraction, description)`` is called as the stages go.
+        ``progress(fraction, description)`` is called as the stages go. Long inputs are made piece
+        by piece (``stream``) at flat memory; a short one is one piece.
         """
-        opt = options or GenerateOptions()
-        step = progress or _no_progress
-        if (text is None) == (audio is None):
-            raise InputError("Give either text to speak or an audio file, not both or neither.",
-                             "Type the text, or upload the speech to lip-sync.")
-        clock = _StageClock()
-        step(0.02, "analysing the reference")
-        with clock("reference"):
-            feats, media = self.reference(template=template, media=reference, transcript=reference_transcript)
-        step(0.15, "speech")
-        with clock("speech"):
-            voices = store.get_template(template, self.config.templates_dir).voices if template else {}
-            speech = (self.speak(text, feats, opt, voices=voices) if text is not None
-                      else self.listen(audio, transcript, opt))
-            matching = self._start_voice_match(speech, feats, opt)
-        step(0.35, "motion")
-        with clock("motion"):
-            motion = self.move(speech, feats, opt)
-        step(0.45, "rendering")
-        renderer = self._renderer(feats, media, opt)
-        out = self._render_and_encode(renderer, motion, speech, matching, output, feats.fps, opt, clock, step)
-        clock.timings["total"] = clock.since_start()
-        step(1.0, "done")
-        engine = {"mode": _mode(speech, motion), "speech": speech.backend, "motion": motion.engine,
-                  "renderer": renderer.name, "tracker": feats.tracker_backend}
-        return GenerationResult(out, speech.audio, speech.sample_rate, motion.codes, feats.fps, speech.text,
-                                speech.language, engine, clock.timings,
-                                list(feats.warnings) + speech.warnings + motion.warnings, speech.phones)
+        return self.stream(output, template=template, reference=reference, text=text, audio=audio,
+                           transcript=transcript, reference_transcript=reference_transcript, options=options,
+                           progress=progress).run()
+
+    def stream(self, output: str | Path, *, template: str | None = None, reference: str | Path | None = None,
+               text: str | None = None, audio: str | Path | None = None, transcript: str | None = None,
+               reference_transcript: str | None = None, options: GenerateOptions | None = None, progress=None,
+               first_piece_seconds: float | None = None, segments_dir: str | Path | None = None
+               ) -> GenerationStream:
+        """``generate``, handing out each piece of the video as soon as it is made::
+
+            job = pipeline.stream("out.mp4", template="astronaut", text=long_text, first_piece_seconds=2)
+            for chunk in job:          # StreamChunk: chunk.segment plays on its own
+                ...
+            result = job.result        # the whole mp4 at out.mp4
+
+        ``output`` grows while the pieces come (a fragmented mp4 any player can open) and is an
+        ordinary mp4 at the end. ``first_piece_seconds``: make the first piece about that short,
+        so it is ready soon (each next piece twice as long, up to ``PIECE_SECONDS``). ``segments_dir``:
+        keep each piece's segment there (else each is removed once the next is asked for).
+        ``job.close()`` cancels: nothing is left behind.
+        """
+        from .streaming import make_pieces
+
+        return GenerationStream(make_pieces(self, output, template=template, reference=reference, text=text,
+                                            audio=audio, transcript=transcript,
+                                            reference_transcript=reference_transcript,
+                                            opt=options or GenerateOptions(), progress=progress or _no_progress,
+                                            first_piece_seconds=first_piece_seconds, segments_dir=segments_dir))
 
     # -- stages -------------------------------------------------------------------------------
     def speak(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions,
@@ -224,64 +224,6 @@ class TalkerPipeline:
 
         return NeuralMotion(engine, offline, nfe_steps=opt.nfe_steps, cfg_scale=opt.cfg_scale)
 
-    def _start_voice_match(self, speech: Speech, feats: ReferenceFeatures, opt: GenerateOptions):
-        """For an offline voice: WORLD pitch/formant matching toward the reference, kept only where
-        the speaker encoder says it brought the voice closer (``talker.speech.voice_match``). It
-        keeps the timing, so it runs in a thread (WORLD releases the GIL) while the picture
-        renders; ``_render_and_encode`` collects it. None when it does not apply."""
-        from .speech.voice_match import STOCK_NOTICE
-
-        if speech.source != "voice":
-            return None
-        if not (opt.voice_match and feats.audio is not None):
-            speech.warnings.append(STOCK_NOTICE)
-            return None
-        from concurrent.futures import ThreadPoolExecutor
-
-        from .speech.voice_match import apply_reference_voice
-
-        pool = ThreadPoolExecutor(max_workers=1)
-        matching = pool.submit(_timed_call, apply_reference_voice, speech.audio, speech.sample_rate, feats.audio,
-                               feats.sample_rate, key=feats.content_hash)
-        pool.shutdown(wait=False)
-        return matching
-
-    def _render_and_encode(self, renderer, motion: Motion, speech: Speech, matching, output: str | Path, fps: float,
-                           opt: GenerateOptions, clock: _StageClock, step) -> Path:
-        """Frames streamed from the renderer into the encoder; with voice matching under way the
-        picture is encoded silent first and the finished speech attached after."""
-        from .video.encode import EncodeOptions, attach_audio, mux
-
-        n = motion.frames
-        frames = renderer.render(motion.codes)
-        if opt.label:
-            from .video.label import draw_label
-
-            frames = (draw_label(f) for f in frames)
-        frames = _Timed(frames, lambda i: step(0.45 + 0.5 * i / max(n, 1), "rendering and encoding")
-                        if i % 25 == 0 else None)
-        enc = EncodeOptions(fps=int(fps))
-        t = time.perf_counter()
-        if matching is None:
-            out = mux(frames, speech.audio, speech.sample_rate, output, enc, num_frames=n)
-        else:
-            silent = Path(output).with_name(Path(output).stem + ".video.mp4")
-            try:
-                mux(frames, None, speech.sample_rate, silent, enc, num_frames=n)
-                t_wait = time.perf_counter()
-                (speech.audio, vm), clock.timings["voice_match"] = matching.result()
-                clock.timings["voice_match_wait"] = time.perf_counter() - t_wait
-                speech.warnings.append(vm["message"])
-                if vm.get("kept") == "matched":
-                    speech.backend += " + WORLD pitch/formant matching"
-                out = attach_audio(silent, speech.audio, speech.sample_rate, output, enc)
-            finally:
-                silent.unlink(missing_ok=True)
-        clock.timings["render"] = frames.seconds
-        clock.timings["encode"] = (time.perf_counter() - t - frames.seconds
-                                   - clock.timings.get("voice_match_wait", 0.0))
-        return out
-
     # -- engines ------------------------------------------------------------------------------
     def neural_engine(self):
         """The neural engine over the configured checkpoint (loaded on first use, then kept)."""
@@ -327,51 +269,3 @@ def _mode(speech: Speech, motion: Motion) -> str:
 
 def _no_progress(fraction: float, description: str) -> None:
     pass
-
-
-class _StageClock:
-    """Seconds per stage: ``with clock("speech"): ...`` adds to ``timings["speech"]``."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._start = time.perf_counter()
-
-    @contextmanager
-    def __call__(self, stage: str):
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t
-
-    def since_start(self) -> float:
-        return time.perf_counter() - self._start
-
-
-def _timed_call(fn, *args, **kwargs):
-    t = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return result, time.perf_counter() - t
-
-
-class _Timed:
-    """Iterator wrapper that adds up the time spent producing items (rendering vs encoding)."""
-
-    def __init__(self, it, on_item=None) -> None:
-        self._it = iter(it)
-        self.seconds = 0.0
-        self.count = 0
-        self._on_item = on_item
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        t = time.perf_counter()
-        try:
-            return next(self._it)
-        finally:
-            self.seconds += time.perf_counter() - t
-            self.count += 1
-            if self._on_item is not None:
-                self._on_item(self.count)

@@ -30,8 +30,10 @@ class GenerateOptions:
     # True: output the 512×512 face crop instead of the full frame
     crop: bool = _flag(False, "--crop", "output the 512x512 face crop, not the full frame")
     max_side: int = 1280
-    max_text_chars: int = 5000
-    max_audio_seconds: float = 600.0
+    # the CLI's and the API's limits: a video is made piece by piece at flat memory, so these only
+    # stop a mistake (an hour of audio is 3,600 s; 60,000 characters about 65 minutes of English)
+    max_text_chars: int = 60000
+    max_audio_seconds: float = 3600.0
     # a voice by name (python -m talker voices list); "auto": a voice of the reference's sex and
     # pitch (talker.speech.sources.auto_voice), a photo template's own voice, else the language's default
     voice: str = _flag("auto", "--voice", "voice name, e.g. af_heart, zf_xiaobei, joe (python -m talker voices "
@@ -91,3 +93,59 @@ class GenerationResult:
             "engine": self.engine, "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "warnings": self.warnings,
         }
+
+
+@dataclass
+class StreamChunk:
+    """One piece of a video made piece by piece (``TalkerPipeline.stream``), ready to play."""
+
+    index: int
+    start: float  # seconds into the whole video
+    duration: float  # seconds
+    frames: int
+    segment: Path  # this piece alone: H.264/AAC MPEG-TS whose timestamps start at ``start``
+    text: str  # what it says ("" when unknown)
+    elapsed: float  # seconds from the request to this piece being ready
+    pieces: int  # how many pieces the whole video has
+
+    def event(self) -> dict:
+        """The piece as ``python -m talker generate --json`` prints it."""
+        return {"event": "chunk", "index": self.index, "of": self.pieces, "start": round(self.start, 3),
+                "duration": round(self.duration, 3), "frames": self.frames, "segment": str(self.segment),
+                "text": self.text, "elapsed": round(self.elapsed, 3)}
+
+
+class GenerationStream:
+    """The pieces of a video as they are made (iterate it), then ``result`` — the whole mp4's
+    ``GenerationResult`` — once the last piece is out. ``close()`` (or leaving a ``with`` block
+    early) cancels: the work stops after the piece under way and every temporary file goes."""
+
+    def __init__(self, pieces) -> None:
+        self._gen = pieces
+        self.result: GenerationResult | None = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> StreamChunk:
+        try:
+            return next(self._gen)
+        except StopIteration as stop:
+            self.result = stop.value
+            raise
+
+    def run(self) -> GenerationResult:
+        """Make every piece; the whole video's result."""
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    def close(self) -> None:
+        self._gen.close()
+
+    def __enter__(self) -> GenerationStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

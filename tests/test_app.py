@@ -143,7 +143,7 @@ def test_api_lists_named_endpoints(client):
 
 def test_generate_from_template_text(client):
     t = time.perf_counter()
-    video, audio, curves, mel, details, summary = client.predict(
+    _live, video, audio, curves, mel, details, summary = client.predict(
         *generate_args("Hello! This is the web app speaking for a test."), api_name="/generate")
     took = time.perf_counter() - t
     assert_playable(video, 1.0)
@@ -196,7 +196,7 @@ def test_mandarin_example_on_a_video_template_runs_offline(client):
     assert all(store.get_template(row[0]) for row in EXAMPLES)
     template, text, language = next(r for r in EXAMPLES if r[0] != "astronaut" and not r[1].isascii())
     assert store.get_template(template).kind == "video"
-    video, *_rest, summary = client.predict(template, None, "", text, language, 1.0, 32, 2.0, 0, "512", OFFLINE, True,
+    _live, video, *_rest, summary = client.predict(template, None, "", text, language, 1.0, 32, 2.0, 0, "512", OFFLINE, True,
                                             "auto", api_name="/generate")
     assert_playable(video, 2.0)
     assert summary["language"] == "zh"
@@ -214,13 +214,13 @@ def test_reference_upload_and_audio_endpoints_on_a_real_clip(client):
     assert summary["face_found"] and len(transcript.split()) >= 3
     assert "source" not in summary
 
-    video, *_rest, summary = client.predict(*generate_args("Thanks for watching.", reference=handle_file(str(clip))),
-                                            api_name="/generate")
+    _live, video, *_rest, summary = client.predict(
+        *generate_args("Thanks for watching.", reference=handle_file(str(clip))), api_name="/generate")
     assert_playable(video, 0.5)
     assert summary["engine"]["renderer"] != "photo"
 
     # the clip's own speech lip-synced onto the bundled photo template
-    video, audio, curves, mel, details, summary = client.predict(
+    _live, video, audio, curves, mel, details, summary = client.predict(
         "astronaut", None, handle_file(str(clip)), "", "auto", 0, "512", False, api_name="/generate_from_audio")
     info = assert_playable(video, 3.0)
     assert "AI-generated" in info  # metadata disclosure stays even with the visible label off
@@ -256,6 +256,11 @@ def test_errors_are_readable(client):
     assert "Traceback" not in str(e.value)
     with pytest.raises(AppError, match="nothing to say"):
         client.predict(*generate_args("🙂 🙂 🙂"), api_name="/generate")
+    from talker.app.config import AppConfig
+
+    over = "word " * (AppConfig().max_text_chars // 5 + 1)
+    with pytest.raises(AppError, match="TALKER_MAX_TEXT_CHARS"):  # the message names the setting to change
+        client.predict(*generate_args(over), api_name="/generate")
 
 
 SECRET = "root:"  # first field of /etc/passwd's first line
@@ -400,3 +405,38 @@ def test_page_defaults_come_from_generate_options(tmp_path, monkeypatch):
     assert seeds == [d.seed, d.seed]  # Text and Audio tabs
     galleries = [c["props"] for c in comps if c["type"] == "gallery"]
     assert len(galleries) == 2 and galleries[0].get("elem_id") == "tpl-gallery" and galleries[1].get("elem_id") is None
+
+
+LONG_TEXT = " ".join(f"Sentence number {i} is here to make the video long enough to need several pieces."
+                     for i in range(30))
+
+
+def test_video_plays_in_pieces_and_a_cancelled_job_frees_the_worker(client, server):
+    """The live player gets its first piece long before the job is done; cancelling the job stops
+    it (the next job starts at once) and removes its files."""
+    from gradio_client.utils import Status
+
+    outputs = server.work / "outputs"
+    earlier = {d.name for d in outputs.iterdir()} if outputs.exists() else set()
+    t = time.perf_counter()
+    job = client.submit(*generate_args(LONG_TEXT), api_name="/generate")
+    while not job.outputs() and not job.done() and time.perf_counter() - t < 120:
+        time.sleep(0.1)
+    first = time.perf_counter() - t
+    outs = job.outputs()
+    assert outs and not job.done(), job.status()
+    assert str(outs[0][0]).endswith(".m3u8")  # an HLS playlist the page's player follows
+    (mine,) = [d for d in outputs.iterdir() if d.name not in earlier]
+    job.cancel()
+    deadline = time.monotonic() + 30
+    while job.status().code != Status.CANCELLED and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # the long job is ~190 s of video (~2 minutes of work); the worker is free again long before
+    t = time.perf_counter()
+    _live, video, *_ = client.predict(*generate_args("Short one."), api_name="/generate")
+    after_cancel = time.perf_counter() - t
+    assert_playable(video, 0.5)
+    assert after_cancel < 45, f"the next job waited {after_cancel:.0f} s: the cancelled one kept running"
+    leftovers = list(mine.rglob("*"))
+    assert not leftovers, leftovers  # no segments, no partial mp4, no temporary folder
+    print(f"\nfirst piece on the API after {first:.1f} s; a job after a cancel took {after_cancel:.1f} s")

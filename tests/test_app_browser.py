@@ -184,3 +184,46 @@ def test_voice_picker_plays_a_preview_and_face_sliders_are_there(server, browser
     assert not errors, errors
     SHOTS.mkdir(parents=True, exist_ok=True)
     drv.save_screenshot(str(SHOTS / "app_browser_voice.png"))
+
+
+def test_the_video_plays_while_the_job_is_still_running(server, browser):
+    """A long text: the live player is playing (its time past 0) before the whole mp4 exists;
+    then leaving the page stops the job and frees the worker."""
+    from selenium.webdriver.common.by import By
+
+    from .test_app import LONG_TEXT
+
+    drv = browser
+    drv.get(server.url)
+    box = _wait(drv, lambda d: (d.find_elements(By.CSS_SELECTOR, "#text-input textarea") or [None])[0], 60,
+                "the page")
+    drv.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));",
+                       box, LONG_TEXT)
+    t = time.perf_counter()
+    _click(drv, lambda d: d.find_element(By.CSS_SELECTOR, "#generate-btn"))
+    playing = ("const v = document.querySelector('#live-video video');"
+               "return v ? [v.currentTime, !v.paused] : null;")
+
+    def started(d):
+        state = d.execute_script(playing)
+        return state if state and state[0] > 0.5 else None
+
+    state = _wait(drv, started, 120, "the live player to play")
+    waited = time.perf_counter() - t
+    whole = drv.find_elements(By.CSS_SELECTOR, "#out-video video[src]")
+    assert not whole, "the whole video was already there: nothing was streamed"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / "app_browser_live.png"
+    drv.save_screenshot(str(shot))
+    print(f"\nlive player at {state[0]:.1f} s, {waited:.1f} s after the click, job still running; screenshot {shot}")
+    drv.get("about:blank")  # the visitor leaves
+    from gradio_client import Client
+
+    t = time.perf_counter()
+    _live, video, *_ = Client(server.url, verbose=False).predict(
+        "astronaut", None, "", "After the visitor left.", "auto", 1.0, 32, 2.0, 0, "512",
+        "offline (visemes + renderer)", True, "auto", api_name="/generate")
+    took = time.perf_counter() - t
+    assert_playable(video, 0.5)
+    print(f"the next job took {took:.1f} s")
+    assert took < 60, f"the next job waited {took:.0f} s: the abandoned one kept the worker"

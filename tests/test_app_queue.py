@@ -38,7 +38,7 @@ def test_ten_concurrent_requests_with_queue_of_four(server, client):
         c = client if i == 0 else Client(server.url, verbose=False)
         try:
             out = c.predict(*generate_args(f"Request {i} served."), api_name="/generate")
-            results[i] = ("served", out[0], time.perf_counter() - t0)
+            results[i] = ("served", out[1], time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001 - refusals are the point
             results[i] = ("refused", str(e), time.perf_counter() - t0)
 
@@ -58,7 +58,7 @@ def test_ten_concurrent_requests_with_queue_of_four(server, client):
     print(f"\nqueue: {len(served)} served (done at {sorted(round(r[2], 1) for r in served.values())} s), "
           f"{len(refused)} refused (answered at {sorted(round(r[2], 1) for r in refused.values())} s)")
     assert server.healthy()
-    video, *_ = client.predict(*generate_args("Still serving after the rush."), api_name="/generate")
+    _live, video, *_ = client.predict(*generate_args("Still serving after the rush."), api_name="/generate")
     assert_playable(video, 1.0)
 
 
@@ -81,7 +81,7 @@ def test_killed_worker_fails_one_job_then_recovers(server, client):
         job.result(timeout=120)
     assert "Traceback" not in str(e.value)
     t = time.perf_counter()
-    video, *_rest, summary = client.predict(*generate_args("Back on my feet again."), api_name="/generate")
+    _live, video, *_rest, summary = client.predict(*generate_args("Back on my feet again."), api_name="/generate")
     assert_playable(video, 1.0)
     assert server.healthy() and server.worker_pids() and server.worker_pids() != pids
     print(f"\nafter the kill the next job took {time.perf_counter() - t:.1f} s")

@@ -11,6 +11,7 @@ from talker.errors import InputError, SilentAudioError, TextError
 from talker.media.ffmpeg import run as ffmpeg_run
 from talker.media.probe import probe
 from talker.pipeline import PipelineConfig, TalkerPipeline
+from talker.request import GenerateOptions
 from talker.video.encode import frames_for_audio, mux, write_wav
 
 from .conftest import require_shared
@@ -154,8 +155,12 @@ def test_empty_and_emoji_text_are_refused(pipe, tmp_path):
 
 
 def test_text_too_long_is_refused(pipe, tmp_path):
-    with pytest.raises(TextError, match="5,?000|long"):
-        pipe.generate(tmp_path / "x.mp4", template="astronaut", text="word " * 1200)
+    with pytest.raises(TextError, match="60,000"):
+        pipe.generate(tmp_path / "x.mp4", template="astronaut", text="word " * 12_001)
+    with pytest.raises(TextError, match="the limit is 1,000 \\(the setting max_text_chars\\)"):
+        pipe.generate(tmp_path / "x.mp4", template="astronaut", text="word " * 201,
+                      options=GenerateOptions(max_text_chars=1000))
+    assert not list(tmp_path.iterdir())
 
 
 def test_text_and_audio_together_refused(pipe, tmp_path):
@@ -213,7 +218,7 @@ def test_cli_reads_long_text_from_a_file_with_clear_messages(tmp_path, capsys):
     huge.write_text("word " * 40_000, encoding="utf-8")  # 200,000 characters: over argv's limit too
     assert main(["generate", "--template", "astronaut", "--text-file", str(huge), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "characters long; the limit is 5,000" in err and "Traceback" not in err
+    assert "characters long; the limit is 60,000 (the setting max_text_chars)" in err and "Traceback" not in err
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("caf\xe9".encode("latin-1"))
     assert main(["generate", "--template", "astronaut", "--text-file", str(bad), "-o", str(out)]) == 2
@@ -225,4 +230,6 @@ def test_cli_reads_long_text_from_a_file_with_clear_messages(tmp_path, capsys):
     short = tmp_path / "short.txt"
     short.write_text("\ufeffHello from a file.\n", encoding="utf-8")  # a BOM, as Windows editors write
     assert main(["generate", "--template", "astronaut", "--text-file", str(short), "-o", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["text"].startswith("Hello from a file")
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in events] == ["chunk", "done"]
+    assert events[-1]["text"].startswith("Hello from a file") and events[0]["frames"] == events[-1]["frames"]

@@ -91,3 +91,26 @@ def test_jaw_warp_widens_the_gap_and_leaves_the_upper_face_alone():
         line = 140 + np.where(np.abs(out[140:, 100, 0].astype(int) - 90) < 25)[0]
         assert abs(line.mean() - (150.5 + dy)) <= 1.5, (dy, line)
         assert np.array_equal(out[:99], img[:99])
+
+
+def test_a_seam_in_the_source_costs_a_cut_and_a_resumed_path_plays_on():
+    """A source made of two clips (a seam between frames 9 and 10) and a target that only wants to
+    start at frame 5: without ``seams`` the path plays on through the seam for free; with them it
+    turns back before the seam (a turn is cheaper than a cut). A path resumed from a state plays on
+    from it for ``settle`` steps before cutting to where the target is."""
+    n, t = 20, 12
+    unary = np.zeros((t, n))
+    unary[0, 5] = -10.0
+    costs = PathCosts(forward=0.0, backward=0.0, turn=1.0, hold=5.0, jump=4.0)
+    free = viterbi_path(unary, costs)
+    assert free.tolist() == list(range(5, 5 + t))  # straight through 9 → 10
+    seams = np.zeros(n - 1)
+    seams[9] = costs.jump
+    with_seam = viterbi_path(unary, costs, seams=seams)
+    assert with_seam.max() <= 9, with_seam  # never crosses into the second clip
+    assert np.all(np.abs(np.diff(with_seam)) == 1)  # by turning round, not by cutting
+    target = np.zeros((6, n))
+    target[:, 15] = -5.0
+    resumed = viterbi_path(target, costs, start=(0, 3), settle=3)
+    assert resumed[:3].tolist() == [4, 5, 6]  # plays on from frame 3 first
+    assert resumed[-1] == 15  # then cuts to where the target is

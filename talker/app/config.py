@@ -32,8 +32,10 @@ class AppConfig:
     job_timeout: float = 300.0  # seconds; a job over this is stopped and its worker restarted
     max_upload_mb: int = 200
     max_reference_seconds: float = 60.0
-    max_audio_seconds: float = 120.0
-    max_text_chars: int = 2000
+    # a shared Space's sizes (the CLI and the API take 60,000 characters / an hour): ~3.5 minutes of
+    # video from a text, 5 minutes of lip-sync, each under the job time limit on 2 CPU cores
+    max_audio_seconds: float = 300.0
+    max_text_chars: int = 3000
     keep_outputs_minutes: float = 120.0  # generated files older than this are deleted
     label: bool = True  # default of the visible "AI-generated" label checkbox
     warmup: bool = True  # start the worker and load the voice when the app starts

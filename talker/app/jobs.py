@@ -17,10 +17,11 @@ from ..errors import InputError
 PICTURE_DPI = 90
 
 
-def handle(pipe, job: dict, progress) -> dict:
+def handle(pipe, job: dict, progress, emit=None) -> dict:
+    """``emit``: called with each piece of a video as it is ready (``StreamChunk.event()``)."""
     kind = job.get("kind")
     if kind == "generate":
-        return generate(pipe, job, progress)
+        return generate(pipe, job, progress, emit)
     if kind == "analyze":
         return analyze(pipe, job, progress)
     if kind == "add_template":
@@ -83,19 +84,41 @@ def _options(d: dict):
     return GenerateOptions(**{k: v for k, v in d.items() if k in known})
 
 
-def generate(pipe, job: dict, progress) -> dict:
+# the speech and motion pictures show at most the first minute: a longer one is a blur at page width
+PICTURE_SECONDS = 60.0
+
+
+def generate(pipe, job: dict, progress, emit=None) -> dict:
+    """Made piece by piece: each piece's playable segment (in ``live/``) is announced through
+    ``emit`` as soon as it is ready, so the page plays the video while the rest is made."""
+    from ..streaming import FIRST_PIECE_SECONDS
+
     out = Path(job["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
-    res = pipe.generate(out / "talker.mp4", template=job.get("template") or None,
-                        reference=job.get("reference") or None, text=job.get("text"), audio=job.get("audio"),
-                        transcript=job.get("transcript") or None, options=_options(job.get("options", {})),
-                        progress=lambda f, d: progress(0.9 * f, d))
+    stream = pipe.stream(out / "talker.mp4", template=job.get("template") or None,
+                         reference=job.get("reference") or None, text=job.get("text"), audio=job.get("audio"),
+                         transcript=job.get("transcript") or None, options=_options(job.get("options", {})),
+                         progress=lambda f, d: progress(0.9 * f, d), first_piece_seconds=FIRST_PIECE_SECONDS,
+                         segments_dir=out / "live")
+    try:
+        with stream:  # leaving early (a cancel, a failure) stops the work and removes its files
+            for chunk in stream:
+                if emit is not None:
+                    emit(chunk.event())
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(out / "live", ignore_errors=True)
+        raise
+    res = stream.result
     progress(0.92, "pictures")
     from ..video.encode import write_wav
 
     audio = write_wav(out / "speech.wav", res.audio, res.sample_rate)
-    curves = motion_curves(res.motion, res.fps, out / "motion.png")
-    mel = mel_picture(res.audio, res.sample_rate, out / "mel.png")
+    shown = int(PICTURE_SECONDS * res.fps)
+    curves = motion_curves(res.motion[:shown], res.fps, out / "motion.png")
+    mel = mel_picture(np.asarray(res.audio[: int(PICTURE_SECONDS * res.sample_rate)]), res.sample_rate,
+                      out / "mel.png")
     summary = res.summary()
     summary["engine"] = {**summary.get("engine", {}), "device": device()}
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -7,10 +7,14 @@ line (``gr.Error``), warnings as ``gr.Warning``; a stack trace never leaves the 
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import inspect
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -133,8 +137,9 @@ class App:
             except OSError:
                 continue
 
-    def upload(self, path: str | None, what: str, max_seconds: float, *, need_audio: bool = False) -> str | None:
-        """Accept a file only if Gradio's own upload put it in our upload folder; check its limits."""
+    def upload(self, path: str | None, what: str, limit: str, *, need_audio: bool = False) -> str | None:
+        """Accept a file only if Gradio's own upload put it in our upload folder; check its limits.
+        ``limit``: the ``AppConfig`` field of its longest duration (its message names the setting)."""
         from ..media.probe import probe
 
         if not path:
@@ -147,20 +152,54 @@ class App:
         if size_mb > self.cfg.max_upload_mb:
             raise gr.Error(f"The {what} is {size_mb:.0f} MB; the limit is {self.cfg.max_upload_mb} MB.")
         info = probe(p)
+        max_seconds = float(getattr(self.cfg, limit))
         if info.duration > max_seconds:
-            raise gr.Error(f"The {what} is {info.duration:.0f} s long; the limit here is {max_seconds:.0f} s. "
-                           "Trim it and upload again.")
+            longer = (" or run the command line (python -m talker generate --audio), which takes up to an hour"
+                      if limit == "max_audio_seconds" else "")
+            raise gr.Error(f"The {what} is {info.duration:.0f} s long; the limit here is {max_seconds:.0f} s "
+                           f"(the app's setting {AppConfig.ENV[limit]}). Trim it and upload again{longer}.")
         if need_audio and not info.has_audio:
             raise gr.Error(f"The {what} has no sound. Upload a speech recording.")
         return str(p)
 
-    def run(self, job: dict, progress) -> dict:
+    def run(self, job: dict, progress, **kwargs) -> dict:
         def step(frac: float, desc: str) -> None:
             if progress is not None:
                 progress(min(max(frac, 0.0), 1.0), desc=desc)
 
         step(0.0, "starting")
-        return self.runner.run(job, step, self.cfg.job_timeout)
+        return self.runner.run(job, step, self.cfg.job_timeout, **kwargs)
+
+    def run_streaming(self, job: dict, progress):
+        """The job's pieces as they are ready (``StreamChunk.event()`` dicts), then its result
+        (a dict with "summary"). Closing the iterator early — the visitor left or pressed stop —
+        tells the worker to stop; it is free again after the piece under way."""
+        events: queue.Queue = queue.Queue()
+        cancel = threading.Event()
+        box: dict = {}
+
+        def work() -> None:
+            try:
+                box["result"] = self.run(job, progress, on_chunk=events.put, cancel=cancel)
+            except BaseException as e:  # noqa: BLE001 - handed to the page's thread
+                box["error"] = e
+            finally:
+                events.put(None)
+
+        # the copied context keeps Gradio's progress bar working from the worker thread
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="talker-job",
+                                  daemon=True)
+        thread.start()
+        try:
+            while (event := events.get()) is not None:
+                yield event
+            thread.join()
+            if "error" in box:
+                raise box["error"]
+            yield box["result"]
+        finally:
+            if thread.is_alive():
+                cancel.set()
 
 
 def seed_templates(root: Path) -> None:
@@ -200,21 +239,35 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _visitor_error(fn, e: Exception) -> gr.Error:
+    if isinstance(e, gr.Error):
+        return e
+    if isinstance(e, TalkerError):
+        return gr.Error(e.message)
+    log.exception("handler %s failed", fn.__name__, exc_info=e)
+    return gr.Error(f"Something went wrong ({type(e).__name__}). Try again; if it keeps failing, "
+                    "report what you did.")
+
+
 def readable(fn):
-    """Every failure becomes one line for the visitor; the trace goes to the server log only."""
+    """Every failure becomes one line for the visitor; the trace goes to the server log only.
+    A generator (a handler that streams) keeps streaming."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def streaming(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001
+                raise _visitor_error(fn, e) from None
+
+        return streaming
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except TalkerError as e:
-            raise gr.Error(e.message) from None
         except Exception as e:  # noqa: BLE001
-            log.exception("handler %s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(e).__name__}). Try again; if it keeps failing, "
-                           "report what you did.") from None
+            raise _visitor_error(fn, e) from None
 
     return wrapper
 
@@ -246,6 +299,7 @@ class Handlers:
         self.cfg = app.cfg
         # the neural engine is offered only where a checkpoint is set: a choice that can only fail is no choice
         self.engines = [ENGINE_OFFLINE] + ([ENGINE_NEURAL] if self.cfg.neural_available() else [])
+        self.live = live_playback()
 
     # -- helpers ------------------------------------------------------------------------------
     def _options(self, language, speed, seed, size, label, voice="auto", face=()) -> dict:
@@ -276,7 +330,7 @@ class Handlers:
 
     def _reference(self, template, reference) -> dict:
         """The job's reference: the upload when there is one, else the template (checked to exist)."""
-        ref = self.app.upload(reference, "reference clip", self.cfg.max_reference_seconds)
+        ref = self.app.upload(reference, "reference clip", "max_reference_seconds")
         if ref:
             return {"reference": ref, "template": None}
         if not template:
@@ -292,6 +346,14 @@ class Handlers:
         return (res["video"], res["audio"], res["curves"], res["mel"], details_markdown(res["summary"]),
                 res["summary"])
 
+    def _streamed(self, job: dict, progress):
+        """The live player's segments as they are made, then the complete outputs."""
+        for item in self.app.run_streaming(job, progress):
+            if "summary" in item:
+                yield (gr.skip(), *self._outputs(item))
+            elif self.live:
+                yield (item["segment"], *(gr.skip() for _ in range(6)))
+
     # -- generation ---------------------------------------------------------------------------
     @readable
     def generate(self, template, reference, reference_transcript, text, language, speed, steps, guidance, seed,
@@ -301,7 +363,9 @@ class Handlers:
         if not (text or "").strip():
             raise gr.Error("Type the text the person should say.")
         if len(text) > self.cfg.max_text_chars:
-            raise gr.Error(f"The text has {len(text)} characters; the limit here is {self.cfg.max_text_chars}.")
+            raise gr.Error(f"The text has {len(text):,} characters; the limit here is {self.cfg.max_text_chars:,} "
+                           "(the app's setting TALKER_MAX_TEXT_CHARS). Shorten it, or run the command line "
+                           "(python -m talker generate --text-file), which takes 60,000.")
         if engine and engine not in self.engines:
             raise gr.Error(f"The engine '{engine}' is not available here. Available: {', '.join(self.engines)}.")
         guidance = DEFAULTS.cfg_scale if guidance is None else guidance  # 0 is a valid guidance: no `or`
@@ -313,14 +377,14 @@ class Handlers:
                            "engine": "neural" if engine == ENGINE_NEURAL else "offline",
                            "nfe_steps": int(steps or DEFAULTS.nfe_steps), "cfg_scale": float(guidance)},
                **self._reference(template, reference)}
-        return self._outputs(self.app.run(job, progress))
+        yield from self._streamed(job, progress)
 
     @readable
     def generate_from_audio(self, template, reference, audio, transcript, language, seed, size, label,
                             expression=1.0, head_motion=1.0, mouth_opening=1.0, blink_rate=1.0, head_pitch_deg=0.0,
                             head_yaw_deg=0.0, progress=gr.Progress()):
         """Reference + the user's own speech → lip-synced video."""
-        wav = self.app.upload(audio, "audio", self.cfg.max_audio_seconds, need_audio=True)
+        wav = self.app.upload(audio, "audio", "max_audio_seconds", need_audio=True)
         if not wav:
             raise gr.Error("Upload or record the speech to lip-sync.")
         job = {"kind": "generate", "out_dir": str(self.app.job_dir()), "audio": wav, "transcript": transcript or "",
@@ -328,10 +392,10 @@ class Handlers:
                                         (expression, head_motion, mouth_opening, blink_rate, head_pitch_deg,
                                          head_yaw_deg)),
                **self._reference(template, reference)}
-        return self._outputs(self.app.run(job, progress))
+        yield from self._streamed(job, progress)
 
     def example(self, template, text, language, progress=gr.Progress()):
-        return self.generate(template, None, "", text, language, DEFAULTS.speed, DEFAULTS.nfe_steps,
+        yield from self.generate(template, None, "", text, language, DEFAULTS.speed, DEFAULTS.nfe_steps,
                              DEFAULTS.cfg_scale, DEFAULTS.seed, DEFAULT_SIZE, ENGINE_OFFLINE, self.cfg.label,
                              "auto", progress=progress)
 
@@ -356,7 +420,7 @@ class Handlers:
     @readable
     def transcribe_reference(self, reference, progress=gr.Progress()):
         """Analyse an uploaded reference: its transcript (ASR), language and tracked frames."""
-        ref = self.app.upload(reference, "reference clip", self.cfg.max_reference_seconds)
+        ref = self.app.upload(reference, "reference clip", "max_reference_seconds")
         if not ref:
             return "", gr.update(value=None, visible=False), None
         res = self.app.run({"kind": "analyze", "reference": ref, "out_dir": str(self.app.job_dir())}, progress)
@@ -392,7 +456,7 @@ class Handlers:
         if not consent:
             raise gr.Error("Confirm that you have the right to use this person's face and voice.")
         store.check_name((name or "").strip())
-        path = self.app.upload(media, "clip", self.cfg.max_reference_seconds)
+        path = self.app.upload(media, "clip", "max_reference_seconds")
         if not path:
             raise gr.Error("Upload a clip or a photo for the template.")
         res = self.app.run({"kind": "add_template", "media": path, "name": name.strip(), "display_name": display_name,
@@ -465,6 +529,19 @@ def face_sliders() -> list:
     return sliders
 
 
+def live_playback() -> bool:
+    """Gradio's streaming video re-packs each piece with ffmpeg and ffprobe from PATH (the
+    pipeline's own bundled ffmpeg is not on PATH); without them the page shows the video when done."""
+    return bool(shutil.which("ffmpeg") and shutil.which("ffprobe"))
+
+
+def live_player(elem_id: str):
+    """Plays the video while it is made: each piece (H.264/AAC MPEG-TS, ~2 s first, then longer)
+    is appended as soon as the worker has it."""
+    return gr.Video(label="Playing while it is made", elem_id=elem_id, streaming=True, autoplay=True,
+                    interactive=False, visible=live_playback())
+
+
 def text_settings(h: Handlers) -> SimpleNamespace:
     """The Text tab's advanced settings; every default is ``GenerateOptions``' own."""
     neural = len(h.engines) > 1  # steps and guidance only mean something to the neural engine
@@ -515,7 +592,8 @@ def text_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamesp
                 face = face_sliders()
                 go = gr.Button("Generate video", variant="primary", elem_id="generate-btn")
             with gr.Column(scale=6):
-                video = gr.Video(label="Video", elem_id="out-video", autoplay=False)
+                live = live_player("live-video")
+                video = gr.Video(label="The whole video (mp4, when it is done)", elem_id="out-video", autoplay=False)
                 audio_out = gr.Audio(label="Speech alone", type="filepath", elem_id="out-audio")
                 details = gr.Markdown(elem_id="out-details")
                 curves = gr.Image(label="Motion: jaw opening and head pose", type="filepath", show_label=False,
@@ -524,7 +602,7 @@ def text_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNamesp
                                elem_id="out-mel")
                 with gr.Accordion("Details (JSON)", open=False):
                     summary = gr.JSON(label="Summary")
-        outs = [video, audio_out, curves, mel, details, summary]
+        outs = [live, video, audio_out, curves, mel, details, summary]
         gr.Examples(EXAMPLES, inputs=[pick.template, text, language], outputs=outs, fn=h.example,
                     run_on_click=True, cache_examples=False, label="Examples (bundled templates, offline)")
     s = settings
@@ -552,14 +630,15 @@ def audio_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNames
                 face = face_sliders()
                 go = gr.Button("Lip-sync video", variant="primary")
             with gr.Column(scale=6):
-                video = gr.Video(label="Video")
+                live = live_player("live-video-audio")
+                video = gr.Video(label="The whole video (mp4, when it is done)")
                 audio_out = gr.Audio(label="Speech", type="filepath")
                 details = gr.Markdown()
                 curves = gr.Image(label="Motion: jaw opening and head pose", type="filepath", show_label=False)
                 mel = gr.Image(label="Mel spectrogram", type="filepath", show_label=False)
                 with gr.Accordion("Details (JSON)", open=False):
                     summary = gr.JSON(label="Summary")
-    return SimpleNamespace(pick=pick, go=go, outs=[video, audio_out, curves, mel, details, summary],
+    return SimpleNamespace(pick=pick, go=go, outs=[live, video, audio_out, curves, mel, details, summary],
                            inputs=[pick.template, pick.reference, audio_in, transcript, language, seed, size, label,
                                    *face])
 

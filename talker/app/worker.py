@@ -3,7 +3,9 @@
 Why a process: models load once and stay loaded between jobs, a crash (or an out-of-memory
 kill) takes down only the worker, not the web server, and a job over its time limit can be
 stopped for sure by killing it. The app sends a job dict over a pipe; the worker answers with
-("progress", frac, desc) messages and then ("done", result) or ("error", message, code).
+("progress", frac, desc) and ("chunk", event) messages (a piece of the video is ready to play) and
+then ("done", result) or ("error", message, code). The app may send "cancel" while a job runs: the
+worker stops it after the piece under way, removes its files and answers ("error", …, "cancelled").
 A dead worker is noticed by pipe EOF or process exit; that job fails with a readable message
 and a fresh worker is started for the next one.
 """
@@ -35,6 +37,14 @@ class JobTimeout(TalkerError):
     code = "job_timeout"
 
 
+class JobCancelled(TalkerError):
+    """Raised inside the worker when the app asked it to stop the job."""
+
+    def __init__(self) -> None:
+        super().__init__("The job was cancelled.", "Start it again when you want the video.")
+        self.code = "cancelled"
+
+
 class JobFailed(TalkerError):
     """An error the worker reported; carries its code so callers can tell input errors apart."""
 
@@ -64,8 +74,10 @@ def _serve(conn, env: dict, warmup: bool) -> None:
             break  # the app went away
         if job is None:
             break
+        if not isinstance(job, dict):
+            continue  # a "cancel" that arrived after its job had finished
         try:
-            result = jobs.handle(pipe, job, lambda f, d: conn.send(("progress", float(f), str(d))))
+            result = jobs.handle(pipe, job, _Channel(conn).progress, emit=_Channel(conn).emit)
             conn.send(("done", result))
         except TalkerError as e:
             conn.send(("error", e.message, e.code))
@@ -73,6 +85,26 @@ def _serve(conn, env: dict, warmup: bool) -> None:
             traceback.print_exc()
             conn.send(("error", f"Generation failed inside the worker ({type(e).__name__}: {str(e)[:200]}). "
                                 "Try again; if it keeps failing, report the input you used.", "internal"))
+
+
+class _Channel:
+    """The worker's side of a job's messages; each one also looks for the app's "cancel"."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def _check(self) -> None:
+        while self.conn.poll():
+            if self.conn.recv() == "cancel":
+                raise JobCancelled()
+
+    def progress(self, fraction: float, description: str) -> None:
+        self._check()
+        self.conn.send(("progress", float(fraction), str(description)))
+
+    def emit(self, event: dict) -> None:
+        self.conn.send(("chunk", event))
+        self._check()
 
 
 # -- in the app process ---------------------------------------------------------------------------
@@ -121,8 +153,12 @@ class Worker:
         if conn is not None:
             conn.close()
 
-    def run(self, job: dict, progress: Progress | None = None, timeout: float = 300.0) -> dict:
+    def run(self, job: dict, progress: Progress | None = None, timeout: float = 300.0, *,
+            on_chunk: Callable[[dict], None] | None = None, cancel: threading.Event | None = None) -> dict:
+        """The job's result. ``on_chunk``: called with each piece of the video as it is ready;
+        ``cancel``: once set, the worker is told to stop (``JobFailed`` with code "cancelled")."""
         step = progress or (lambda f, d: None)
+        cancelled = False
         if not self.alive():
             if self.proc is not None:
                 self.stop(kill=True)
@@ -144,6 +180,9 @@ class Worker:
                     return self._crashed()
                 if msg[0] == "progress":
                     step(msg[1], msg[2])
+                elif msg[0] == "chunk":
+                    if on_chunk is not None:
+                        on_chunk(msg[1])
                 elif msg[0] == "ready":
                     self.info = msg[1]
                 elif msg[0] == "done":
@@ -151,6 +190,12 @@ class Worker:
                 elif msg[0] == "error":
                     raise JobFailed(msg[1], msg[2])
                 continue
+            if cancel is not None and cancel.is_set() and not cancelled:
+                cancelled = True
+                try:
+                    self.conn.send("cancel")
+                except (OSError, BrokenPipeError):
+                    return self._crashed()
             if not self.proc.is_alive():
                 return self._crashed()
             if time.monotonic() > deadline:
@@ -195,10 +240,10 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return [w.pid for w in self.workers if w.alive()]
 
-    def run(self, job: dict, progress: Progress | None = None, timeout: float = 300.0) -> dict:
+    def run(self, job: dict, progress: Progress | None = None, timeout: float = 300.0, **kwargs) -> dict:
         w = self._free.get()
         try:
-            return w.run(job, progress, timeout)
+            return w.run(job, progress, timeout, **kwargs)
         finally:
             self._free.put(w)
 
@@ -230,16 +275,32 @@ class InProcessRunner:
     def close(self) -> None:
         pass
 
-    def run(self, job: dict, progress: Progress | None = None, timeout: float = 300.0) -> dict:
-        return self._call(job, progress or (lambda f, d: None))
+    def run(self, job: dict, progress: Progress | None = None, timeout: float = 300.0, *,
+            on_chunk: Callable[[dict], None] | None = None, cancel: threading.Event | None = None) -> dict:
+        step = progress or (lambda f, d: None)
 
-    def _call(self, job: dict, progress: Progress) -> dict:
+        def checked(fraction: float, description: str) -> None:
+            if cancel is not None and cancel.is_set():
+                raise JobCancelled()
+            step(fraction, description)
+
+        def emit(event: dict) -> None:
+            if on_chunk is not None:
+                on_chunk(event)
+            checked(0.0, "") if cancel is not None and cancel.is_set() else None
+
+        try:
+            return self._call(job, checked, emit)
+        except JobCancelled as e:
+            raise JobFailed(e.message, e.code) from None
+
+    def _call(self, job: dict, progress: Progress, emit=None) -> dict:
         from ..pipeline import PipelineConfig, TalkerPipeline
         from . import jobs
 
         if self._pipe is None:
             self._pipe = TalkerPipeline(PipelineConfig(templates_dir=os.environ.get("TALKER_TEMPLATES_DIR")))
-        return jobs.handle(self._pipe, job, progress)
+        return jobs.handle(self._pipe, job, progress, emit=emit)
 
 
 def on_zero_gpu() -> bool:

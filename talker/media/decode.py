@@ -63,6 +63,29 @@ def read_audio(
     return np.frombuffer(proc.stdout, dtype=np.float32).copy()
 
 
+def decode_audio_to_file(path: str | os.PathLike, dest: str | os.PathLike, sample_rate: int = SAMPLE_RATE, *,
+                         info: MediaInfo | None = None) -> int:
+    """``read_audio`` written to ``dest`` as raw float32 instead of returned: an hour of speech is
+    345 MB of samples, which a video made in pieces reads a piece at a time. Returns the samples."""
+    info = info or probe(path)
+    if not info.has_audio:
+        raise NoAudioError(
+            f"'{Path(path).name}' has no audio track.",
+            "Use a file that contains the sound you mean (e.g. the speech to lip-sync).",
+        )
+    args = ["-y", "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1", "-ar", str(sample_rate),
+            "-af", "aresample=async=1:first_pts=0", "-f", "f32le", "-acodec", "pcm_f32le", str(Path(dest).resolve())]
+    proc = ffmpeg.run(args, timeout=3600)
+    size = Path(dest).stat().st_size if Path(dest).exists() else 0
+    if proc.returncode != 0 or size == 0:
+        Path(dest).unlink(missing_ok=True)
+        raise MediaDecodeError(
+            f"The audio of '{Path(path).name}' could not be decoded.",
+            "Re-encode it to a common codec (AAC, MP3, PCM WAV) and try again.",
+        )
+    return size // 4
+
+
 def iter_frames(
     path: str | os.PathLike,
     fps: float = float(FPS),

@@ -42,6 +42,15 @@ class MotionGenerator(Protocol):
         ...
 
 
+class MotionPieces(Protocol):
+    """A generator's motion for a video made in pieces (``OfflineMotion.stream``): each ``next``
+    continues the motion where the last stopped. A generator without ``stream`` makes each piece
+    on its own (``generate``)."""
+
+    def next(self, speech: Speech, num_frames: int, *, last: bool = False) -> Motion:
+        ...
+
+
 class OfflineMotion:
     """Phones → coarticulated visemes for the mouth (``visemes``), head, brows, gaze and blinks
     re-sequenced from the reference (``style``); see ``generator.generate_motion``."""
@@ -55,4 +64,22 @@ class OfflineMotion:
         rate = controls.clipped().blink_rate if controls else 1.0
         codes = generate_motion(speech.phones, speech.audio, speech.sample_rate, reference, num_frames=num_frames,
                                 seed=seed, blink_rate=rate)
+        return Motion(codes, self.name)
+
+    def stream(self, reference: ReferenceFeatures, *, seed: int = 0,
+               controls: MotionControls | None = None) -> OfflineMotionStream:
+        """The same motion for a video made in pieces, each continuing the last (``next``)."""
+        return OfflineMotionStream(self.name, reference, seed, controls)
+
+
+class OfflineMotionStream:
+    def __init__(self, name: str, reference: ReferenceFeatures, seed: int, controls: MotionControls | None) -> None:
+        from .generator import MotionStream
+
+        self.name = name
+        rate = controls.clipped().blink_rate if controls else 1.0
+        self._stream = MotionStream(reference, seed=seed, blink_rate=rate)
+
+    def next(self, speech: Speech, num_frames: int, *, last: bool = False) -> Motion:
+        codes = self._stream.next(speech.phones, speech.audio, speech.sample_rate, num_frames, last=last)
         return Motion(codes, self.name)

@@ -57,18 +57,26 @@ class MotionControls:
         return self == MotionControls()
 
 
-def apply_controls(codes: np.ndarray, controls: MotionControls) -> np.ndarray:
-    """(frames, 61) codes with ``controls`` applied (all but the blink rate); a new array."""
+def control_center(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the expression and head-motion scales scale around: the codes' mean expression and head pose."""
+    codes = np.asarray(codes, dtype=np.float32)
+    return codes[:, EXPRESSION].mean(axis=0), codes[:, HEAD].mean(axis=0)
+
+
+def apply_controls(codes: np.ndarray, controls: MotionControls,
+                   center: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(frames, 61) codes with ``controls`` applied (all but the blink rate); a new array.
+    ``center`` (``control_center``): the means to scale around, default these codes' own; a video
+    made in pieces passes its first piece's, so every piece scales around the same pose."""
     c = controls.clipped()
     out = np.array(codes, dtype=np.float32, copy=True)
     if c.neutral or out.shape[0] == 0:
         return out
+    expr_mean, head_mean = center if center is not None else control_center(out)
     if c.expression != 1.0:
-        mean = out[:, EXPRESSION].mean(axis=0)
-        out[:, EXPRESSION] = np.clip(mean + (out[:, EXPRESSION] - mean) * c.expression, 0.0, 1.0)
+        out[:, EXPRESSION] = np.clip(expr_mean + (out[:, EXPRESSION] - expr_mean) * c.expression, 0.0, 1.0)
     if c.head_motion != 1.0:
-        mean = out[:, HEAD].mean(axis=0)
-        out[:, HEAD] = mean + (out[:, HEAD] - mean) * c.head_motion
+        out[:, HEAD] = head_mean + (out[:, HEAD] - head_mean) * c.head_motion
     if c.mouth_opening != 1.0:
         out[:, OPENING] = np.clip(out[:, OPENING] * c.mouth_opening, 0.0, 1.0)
     pitch, yaw = HEAD_ROTATION.start, HEAD_ROTATION.start + 1

@@ -28,8 +28,10 @@ class Renderer(Protocol):
     def output_size(self) -> tuple[int, int]:  # (width, height), both even
         ...
 
-    def render(self, motion: np.ndarray) -> Iterator[np.ndarray]:
-        """One RGB uint8 frame per row of ``motion`` (T, 61), streamed."""
+    def render(self, motion: np.ndarray, *, resume: bool = False) -> Iterator[np.ndarray]:
+        """One RGB uint8 frame per row of ``motion`` (T, 61), streamed. ``resume``: ``motion``
+        continues the last call's (a video made in pieces), so whatever the renderer carries from
+        frame to frame (which reference frame plays) goes on from there without a jump."""
         ...
 
 

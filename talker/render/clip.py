@@ -12,6 +12,7 @@ vertical warp), so the rendered gap follows the motion code and not the pool's q
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -73,6 +74,15 @@ class ClipRenderConfig(RenderConfig):
     chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
 
 
+# A piece of a video made in pieces starts by playing the source on from where the last piece
+# stopped, for this many frames, before any cut: the join falls in a pause shared by both pieces,
+# and without it the paths cut at 2 of 3 joins on a GRID template (a frame step of 8-10 grey
+# levels where the reference's own 95th percentile is 2.5).
+JOIN_SETTLE_FRAMES = 3
+# a frame step this many times the source's own 95th percentile (and at least SEAM_MIN_GREY grey
+# levels, subsampled) is a cut inside the source: GRID templates' seams are 3-4x theirs
+SEAM_STEPS = 2.5
+SEAM_MIN_GREY = 4.0
 CROP_FACE_HEIGHTS = 1.9  # the face crop's side, in face heights (forehead to chin)
 
 
@@ -151,6 +161,11 @@ class ClipRenderer:
         self._jaw_rest = float(np.percentile(jaw, 10))
         self._shut_gap = float(np.percentile(gap, 12))
         self._closed_gap = float(np.percentile(gap, 3))
+        # where the last piece of a video made in pieces ended (``render(..., resume=True)``)
+        self._bg_state: tuple[int, int] | None = None
+        self._mouth_state: tuple[int, int] | None = None
+        self._crop_side: float | None = None
+        self._centers_tail: np.ndarray | None = None
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -166,8 +181,9 @@ class ClipRenderer:
         return int(min(self.cfg.crop_size, max(64, int(side) // 2 * 2)))
 
     # -- choosing frames ----------------------------------------------------------------------
-    def plan(self, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(background frame, mouth frame) per output frame."""
+    def plan(self, motion: np.ndarray, resume: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(background frame, mouth frame) per output frame; ``resume``: both paths go on from
+        where the last ``plan`` ended them (a video made in pieces), not from anywhere."""
         pool = self.pool.motion
         # background: head pose, blinks and brows like the target; mouth as closed as possible
         cols = np.concatenate([np.arange(51, 54), np.arange(54, 57), BLINK_IDX, BROW_IDX])
@@ -175,7 +191,10 @@ class ClipRenderer:
         unary = sq_distance(motion[:, cols] / scale, pool[:, cols] / scale, np.ones(cols.size))
         jaw = pool[:, index("jawOpen")]
         unary = unary / cols.size + self.cfg.background_jaw_weight * (jaw / (jaw.max() + 1e-6))[None, :]
-        bg = viterbi_path(unary, self.cfg.bg_costs, self._cut_costs())
+        bg, bg_end = viterbi_path(unary, self.cfg.bg_costs, self._cut_costs(),
+                                  start=self._bg_state if resume else None, return_state=True,
+                                  settle=JOIN_SETTLE_FRAMES, seams=self._seams,
+                                  end_cost=self._end_cost(self.cfg.bg_costs.jump, self._seams))
         # mouth: the target's mouth shape, from a frame posed like the chosen background
         mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
         mu /= MOUTH_W.sum()
@@ -188,7 +207,11 @@ class ClipRenderer:
         mu[shut] += self.cfg.gap_weight * 4 * (self.pool.gap[None, :] > self._shut_gap)
         rot = pool[:, HEAD_ROTATION] / self._rot_scale
         pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)
-        mouth = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs)
+        mouth, mouth_end = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs,
+                                        start=self._mouth_state if resume else None, return_state=True,
+                                        settle=JOIN_SETTLE_FRAMES,
+                                        end_cost=self._end_cost(self.cfg.mouth_costs.jump, None))
+        self._bg_state, self._mouth_state = bg_end, mouth_end
         self.last_paths = (bg, mouth)
         self.last_want = want
         self.last_shift = self._gap_shift(want, mouth)
@@ -233,7 +256,50 @@ class ClipRenderer:
         d[have <= self._shut_gap] = 0.0
         return d
 
+    @functools.cached_property
+    def _cut_cost_matrix(self) -> np.ndarray | None:
+        return self._compute_cut_costs()
+
     def _cut_costs(self) -> np.ndarray | None:
+        return self._cut_cost_matrix
+
+    def _end_cost(self, cut: float, seams: np.ndarray | None) -> np.ndarray:
+        """(2, N): a cut's cost on the end states with less than ``2 * JOIN_SETTLE_FRAMES`` frames
+        to play on before the clip's end or a seam, in their direction. A piece's path otherwise
+        ended wherever was best for its last frame — at the clip's end, or heading into a seam —
+        and the next piece had to cut right after the join (on 2 of 3 joins of a GRID template)."""
+        n = self.pool.n
+        wall = np.zeros(n + 1, dtype=bool)
+        wall[0] = wall[n] = True  # wall[i]: nothing plays on between frame i-1 and i
+        if seams is not None:
+            wall[1:n] |= seams > 0
+        idx = np.arange(n)
+        walls = np.flatnonzero(wall)
+        ahead = walls[np.searchsorted(walls, idx + 1)] - 1 - idx  # frames left playing forwards
+        behind = idx - walls[np.searchsorted(walls, idx, side="right") - 1]
+        room = 2 * JOIN_SETTLE_FRAMES
+        return np.stack([np.where(ahead < room, cut, 0.0), np.where(behind < room, cut, 0.0)])
+
+    @functools.cached_property
+    def _seams(self) -> np.ndarray | None:
+        """(N-1,) extra cost of playing from frame i to i+1: a cut's where the source itself cuts
+        (a template made of several clips: the GRID ones join three sentences, with frame steps of
+        7-11 grey levels where their 95th percentile is 2.5). Playing through such a seam looked
+        free to the paths and showed as a jump; now it costs what a cut there costs."""
+        frames = self.pool.frames
+        if self.pool.n < 3:
+            return None
+        small = np.asarray(frames[:, ::8, ::8], dtype=np.float32)
+        step = np.abs(np.diff(small, axis=0)).mean(axis=(1, 2, 3))
+        seam = step > max(SEAM_STEPS * float(np.percentile(step, 95)), SEAM_MIN_GREY)
+        if not seam.any():
+            return None
+        extra = self._cut_costs()
+        idx = np.arange(self.pool.n - 1)
+        cost = self.cfg.bg_costs.jump + (extra[idx, idx + 1] if extra is not None else 0.0)
+        return np.where(seam, cost, 0.0)
+
+    def _compute_cut_costs(self) -> np.ndarray | None:
         """(N, N) cost of cutting the background from frame i to frame j: how far the head jumps,
         in units of the clip's own brisk frame-to-frame motion (its 95th percentile), so a cut
         lands where the head is where it was and shows least."""
@@ -331,15 +397,27 @@ class ClipRenderer:
         M = np.array([[s, 0, px / 2 - s * center[0]], [0, s, px / 2 - s * center[1]]])
         return cv2.warpAffine(frame, M, (px, px), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    def render(self, motion: np.ndarray) -> Iterator[np.ndarray]:
-        bg, mouth = self.plan(np.asarray(motion, dtype=np.float64))
+    def render(self, motion: np.ndarray, *, resume: bool = False) -> Iterator[np.ndarray]:
+        """One frame per motion row; ``resume``: this motion continues the last ``render``'s (a video
+        made in pieces), so the frame paths, the crop's size and its smoothed centre go on from there."""
+        bg, mouth = self.plan(np.asarray(motion, dtype=np.float64), resume=resume)
         if not self.cfg.paste_back:
             lm = self.pool.landmarks[bg]
-            centers = (lm[:, NOSE_BRIDGE] * 0.4 + lm[:, CHIN] * 0.6)
+            raw = (lm[:, NOSE_BRIDGE] * 0.4 + lm[:, CHIN] * 0.6)
             k = 9
             kern = np.ones(k) / k
-            centers = np.stack([np.convolve(np.pad(centers[:, d], k // 2, mode="edge"), kern, "valid") for d in (0, 1)], 1)
-            side = float(np.median(self._face_h[bg])) * CROP_FACE_HEIGHTS
+            before = self._centers_tail if resume and self._centers_tail is not None else None
+            centers = []
+            for d in (0, 1):
+                col = np.pad(raw[:, d], k // 2, mode="edge")
+                if before is not None:
+                    col[: k // 2] = before[-(k // 2):, d]
+                centers.append(np.convolve(col, kern, "valid"))
+            centers = np.stack(centers, 1)
+            self._centers_tail = np.concatenate([before, raw])[-(k // 2):] if before is not None else raw[-(k // 2):]
+            if self._crop_side is None or not resume:
+                self._crop_side = float(np.median(self._face_h[bg])) * CROP_FACE_HEIGHTS
+            side = self._crop_side
             px = self._crop_px
         for t, (j, k) in enumerate(zip(bg, mouth, strict=True)):
             frame = self._composite(int(j), int(k), float(self.last_shift[t]))

@@ -614,8 +614,9 @@ class PhotoRenderer:
         roi = roi * (1 - lash[..., None]) + eye["lash"][None, None] * lash[..., None]
         frame[y0:y1, x0:x1] = np.clip(roi * 255 + 0.5, 0, 255).astype(np.uint8)
 
-    def render(self, motion: np.ndarray) -> Iterator[np.ndarray]:
-        """One RGB uint8 frame per motion row; rendering is a pure function of the row."""
+    def render(self, motion: np.ndarray, *, resume: bool = False) -> Iterator[np.ndarray]:
+        """One RGB uint8 frame per motion row; rendering is a pure function of the row, so a piece
+        continuing the last (``resume``) needs nothing carried over."""
         m = np.asarray(motion, np.float64)
         if m.ndim != 2 or m.shape[1] != code.MOTION_DIM:
             raise ValueError(f"motion must be (T, {code.MOTION_DIM}), got {m.shape}")

@@ -120,8 +120,8 @@ def validate_text(text, language: str | None, speed: float, max_chars: int) -> t
         raise TextError("The text is empty.", "Type what the person should say.")
     if len(stripped) > max_chars:
         raise TextError(
-            f"The text is {len(stripped):,} characters long; the limit is {max_chars:,}.",
-            "Shorten it or make several clips from its parts.",
+            f"The text is {len(stripped):,} characters long; the limit is {max_chars:,} (the setting "
+            "max_text_chars).", "Shorten it or make several clips from its parts.",
         )
     if not has_speakable(stripped):
         raise TextError("The text has nothing to say: it has no letters or digits, only emoji, symbols or "
@@ -205,6 +205,46 @@ def join_results(parts: list[Speech], speed: float = 1.0) -> tuple[np.ndarray, l
     if phones:
         phones[-1].end = len(audio) / sr
     return audio, phones
+
+
+def piece_for_joining(speech: Speech, *, trim_lead: bool, pause_after: float, pause_before: float = 0.0) -> Speech:
+    """One piece of a longer speech made piece by piece, ready to be followed by the next: its
+    quiet start cut to ``_KEEP_QUIET`` (``trim_lead``) and ``pause_before`` seconds of silence put
+    before it, its quiet end cut the same way and a pause of ``pause_after`` seconds added (when
+    > 0), faded at the cuts; ``join_results``'s joins, for pieces that never sit in memory together.
+    A join's pause shared between the two pieces puts the join in the middle of the silence."""
+    sr = speech.sample_rate
+    a = np.asarray(speech.audio, dtype=np.float32)
+    keep = int(_KEEP_QUIET * sr)
+    lead, tail = _quiet_edges(a, sr)
+    lo = max(0, min(lead, len(a)) - keep) if trim_lead else 0
+    hi = len(a) - max(0, tail - keep) if pause_after > 0 else len(a)
+    hi = max(hi, lo)
+    gap = max(0, int(pause_after * sr) - min(tail, keep) - keep) if pause_after > 0 else 0
+    x = a[lo:hi].copy()
+    f = min(int(_FADE * sr), x.size)
+    if f and lo > 0:
+        x[:f] *= np.linspace(0.0, 1.0, f, dtype=np.float32)
+    if f and hi < len(a):
+        x[-f:] *= np.linspace(1.0, 0.0, f, dtype=np.float32)
+    before = max(0, int(pause_before * sr) - keep) if trim_lead and pause_before > 0 else 0
+    audio = np.concatenate([np.zeros(before, np.float32), x, np.zeros(gap, np.float32)])
+    phones = _clip_phones(speech.phones, lo / sr, hi / sr)
+    if before:
+        shift = before / sr
+        phones = [ph.shifted(shift) for ph in phones]
+        phones.insert(0, Phone("_", 0.0, shift, IPA))
+    if gap:
+        append_phone(phones, Phone("_", (before + hi - lo) / sr, len(audio) / sr, IPA))
+    if phones:
+        phones[-1].end = len(audio) / sr
+    return Speech(audio.astype(np.float32, copy=False), sr, phones, speech.text, speech.language, speech.backend,
+                  list(speech.warnings), speech.motion, speech.source)
+
+
+def pause_after(text: str, speed: float = 1.0) -> float:
+    """The pause after ``text`` at a join, by how it ends (a sentence, a clause, a word)."""
+    return _pause_after(text, speed)
 
 
 def prepare_text(text, language: str | None, speed: float, max_chars: int) -> tuple[str, str, list[str]]:

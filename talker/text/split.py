@@ -91,18 +91,43 @@ def split_text(text: str, max_chars: int = 400) -> list[str]:
     units: list[str] = []
     for s in split_sentences(text or ""):
         units.extend(_split_long(s, max_chars))
-    # Chinese sentences join without a space, others with one.
+    return _pack(units, max_chars, max_chars)
+
+
+def _pack(units: list[str], first_limit: int, max_chars: int) -> list[str]:
+    """Units joined in order into pieces; the first piece up to ``first_limit`` characters, each
+    next one up to twice the last's limit, never above ``max_chars``."""
     out: list[str] = []
     cur = ""
+    limit = first_limit
     for u in units:
+        # Chinese sentences join without a space, others with one.
         joiner = "" if (cur and (cur[-1] in "。！？；：，、" or re.match(f"[{_HAN}]", u[0]))) else " "
         cand = (cur + joiner + u) if cur else u
-        if len(cand) <= max_chars:
+        if len(cand) <= limit:
             cur = cand
         else:
             if cur:
                 out.append(cur)
+                limit = min(2 * limit, max_chars)
             cur = u
     if cur:
         out.append(cur)
     return out
+
+
+def video_pieces(text: str, piece_chars: int = 400, first_chars: int | None = None) -> list[str]:
+    """Text cut into the pieces of a video made piece by piece: whole sentences packed up to
+    ``piece_chars``. ``first_chars``: the first piece is short (its first sentence, cut at a
+    clause when longer), so it plays soon, and each next one may be twice as long as the last
+    until ``piece_chars``, so each piece is made while the ones before it play."""
+    if not first_chars:
+        return split_text(text, piece_chars)
+    first_chars = max(20, min(int(first_chars), piece_chars))
+    units: list[str] = []
+    for s in split_sentences(text or ""):
+        units.extend(_split_long(s, piece_chars))
+    if not units:
+        return []
+    units = _split_long(units[0], first_chars) + units[1:]
+    return _pack(units, first_chars, piece_chars)
