@@ -159,7 +159,8 @@ def _size(path: Path) -> tuple[int, int]:
 
 
 def _print(rows: list[dict]) -> None:
-    stages = ["reference", "speech", "voice_match", "motion", "render", "encode", "total"]
+    # speech runs in the background while the last piece renders: speech_wait is what it held up
+    stages = ["reference", "speech", "speech_wait", "motion", "render", "encode", "total"]
     print(f"{'stage':10s}" + "".join(f"{str(r['target_s']) + ' s: sec':>14s}{'RTF':>7s}{'×base':>7s}" for r in rows))
     for st in stages + ["baseline_s"]:
         line = f"{st.replace('_s', ''):10s}"
