@@ -279,15 +279,18 @@ class InProcessRunner:
             on_chunk: Callable[[dict], None] | None = None, cancel: threading.Event | None = None) -> dict:
         step = progress or (lambda f, d: None)
 
-        def checked(fraction: float, description: str) -> None:
+        def check() -> None:
             if cancel is not None and cancel.is_set():
                 raise JobCancelled()
+
+        def checked(fraction: float, description: str) -> None:
+            check()
             step(fraction, description)
 
         def emit(event: dict) -> None:
             if on_chunk is not None:
                 on_chunk(event)
-            checked(0.0, "") if cancel is not None and cancel.is_set() else None
+            check()
 
         try:
             return self._call(job, checked, emit)

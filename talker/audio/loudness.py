@@ -16,8 +16,11 @@ def rms_dbfs(audio: np.ndarray) -> float:
     return 20 * np.log10(max(rms, 1e-12))
 
 
-def normalize(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> np.ndarray:
-    """Scale to ``target_lufs`` integrated loudness, then keep peaks under the ceiling."""
+def loudness_gain(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS,
+                  peak: float | None = None) -> float:
+    """The gain that brings ``audio`` to ``target_lufs`` integrated loudness without taking its
+    peak (``peak``, default ``audio``'s own: a recording measured on excerpts passes the whole
+    one's) over the ceiling."""
     import pyloudnorm
 
     audio = np.asarray(audio, dtype=np.float32)
@@ -26,8 +29,13 @@ def normalize(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_L
     else:
         loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(audio.astype(np.float64))
         gain = 1.0 if not np.isfinite(loudness) else 10 ** ((target_lufs - loudness) / 20)
-    out = audio * np.float32(gain)
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > PEAK_CEILING:
-        out *= np.float32(PEAK_CEILING / peak)
-    return out
+    peak = float(np.max(np.abs(audio))) if peak is None and audio.size else (peak or 0.0)
+    if peak * gain > PEAK_CEILING:
+        gain = PEAK_CEILING / peak
+    return float(gain)
+
+
+def normalize(audio: np.ndarray, sample_rate: int, target_lufs: float = TARGET_LUFS) -> np.ndarray:
+    """Scale to ``target_lufs`` integrated loudness, then keep peaks under the ceiling."""
+    audio = np.asarray(audio, dtype=np.float32)
+    return audio * np.float32(loudness_gain(audio, sample_rate, target_lufs))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .loudness import PEAK_CEILING, TARGET_LUFS
+from .loudness import loudness_gain
 
 _HOP_S = 0.01  # energy frames for finding pauses
 _BLOCK_S = 60.0  # samples read per block while scanning
@@ -70,24 +70,14 @@ def plan_pieces(path: str | Path, sample_rate: int, fps: float, *, piece_seconds
 def _gain(path: Path, samples: int, sample_rate: int, peak: float) -> float:
     """One gain to ``TARGET_LUFS`` (BS.1770, on up to ``_EXCERPTS`` excerpts spread over the
     recording: all of it when shorter than they are), never pushing the peak over the ceiling."""
-    import pyloudnorm
-
     span = int(_EXCERPT_S * sample_rate)
     if samples <= _EXCERPTS * span:
         starts = [0]
         span = samples
     else:
         starts = [int(s) for s in np.linspace(0, samples - span, _EXCERPTS)]
-    x = np.concatenate([np.fromfile(path, dtype="<f4", count=span, offset=4 * s) for s in starts]).astype(np.float64)
-    if x.size < int(0.4 * sample_rate):
-        rms = float(np.sqrt(np.mean(np.square(x)))) if x.size else 0.0
-        gain = 10 ** ((TARGET_LUFS - 20 * np.log10(max(rms, 1e-12))) / 20) if x.size else 1.0
-    else:
-        loudness = pyloudnorm.Meter(sample_rate).integrated_loudness(x)
-        gain = 1.0 if not np.isfinite(loudness) else 10 ** ((TARGET_LUFS - loudness) / 20)
-    if peak * gain > PEAK_CEILING:
-        gain = PEAK_CEILING / max(peak, 1e-9)
-    return float(gain)
+    x = np.concatenate([np.fromfile(path, dtype="<f4", count=span, offset=4 * s) for s in starts])
+    return loudness_gain(x, sample_rate, peak=peak)
 
 
 def _cuts(energy: np.ndarray, hop: int, samples: int, sample_rate: int, fps: float, piece_s: float,

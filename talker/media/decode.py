@@ -45,44 +45,47 @@ def read_audio(
     info: MediaInfo | None = None,
 ) -> np.ndarray:
     """Mono float32 samples in [-1, 1] at ``sample_rate``."""
+    proc = _decode_audio(path, sample_rate, info, [*_span_args(start, duration)], "pipe:1", timeout=600)
+    if not proc.stdout:
+        raise _undecodable(path)
+    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+
+
+def _decode_audio(path, sample_rate: int, info: MediaInfo | None, before: list[str], dest: str, timeout: float):
+    """ffmpeg decoding ``path``'s sound to mono float32 at ``sample_rate`` into ``dest``."""
     info = info or probe(path)
     if not info.has_audio:
         raise NoAudioError(
             f"'{Path(path).name}' has no audio track.",
             "Use a file that contains the sound you mean (e.g. the speech to lip-sync).",
         )
-    args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1",
-            "-ar", str(sample_rate), "-af", "aresample=async=1:first_pts=0",
-            "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
-    proc = ffmpeg.run(args, timeout=600)
-    if proc.returncode != 0 or not proc.stdout:
-        raise MediaDecodeError(
-            f"The audio of '{Path(path).name}' could not be decoded.",
-            "Re-encode it to a common codec (AAC, MP3, PCM WAV) and try again.",
-        )
-    return np.frombuffer(proc.stdout, dtype=np.float32).copy()
+    args = [*before, "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1", "-ar", str(sample_rate),
+            "-af", "aresample=async=1:first_pts=0", "-f", "f32le", "-acodec", "pcm_f32le", dest]
+    proc = ffmpeg.run(args, timeout=timeout)
+    if proc.returncode != 0:
+        raise _undecodable(path)
+    return proc
+
+
+def _undecodable(path) -> MediaDecodeError:
+    return MediaDecodeError(f"The audio of '{Path(path).name}' could not be decoded.",
+                            "Re-encode it to a common codec (AAC, MP3, PCM WAV) and try again.")
 
 
 def decode_audio_to_file(path: str | os.PathLike, dest: str | os.PathLike, sample_rate: int = SAMPLE_RATE, *,
                          info: MediaInfo | None = None) -> int:
     """``read_audio`` written to ``dest`` as raw float32 instead of returned: an hour of speech is
     345 MB of samples, which a video made in pieces reads a piece at a time. Returns the samples."""
-    info = info or probe(path)
-    if not info.has_audio:
-        raise NoAudioError(
-            f"'{Path(path).name}' has no audio track.",
-            "Use a file that contains the sound you mean (e.g. the speech to lip-sync).",
-        )
-    args = ["-y", "-i", ffmpeg.safe_input(path), "-vn", "-ac", "1", "-ar", str(sample_rate),
-            "-af", "aresample=async=1:first_pts=0", "-f", "f32le", "-acodec", "pcm_f32le", str(Path(dest).resolve())]
-    proc = ffmpeg.run(args, timeout=3600)
-    size = Path(dest).stat().st_size if Path(dest).exists() else 0
-    if proc.returncode != 0 or size == 0:
-        Path(dest).unlink(missing_ok=True)
-        raise MediaDecodeError(
-            f"The audio of '{Path(path).name}' could not be decoded.",
-            "Re-encode it to a common codec (AAC, MP3, PCM WAV) and try again.",
-        )
+    dest = Path(dest)
+    try:
+        _decode_audio(path, sample_rate, info, ["-y"], str(dest.resolve()), timeout=3600)
+    except MediaDecodeError:
+        dest.unlink(missing_ok=True)
+        raise
+    size = dest.stat().st_size if dest.exists() else 0
+    if size == 0:
+        dest.unlink(missing_ok=True)
+        raise _undecodable(path)
     return size // 4
 
 

@@ -67,7 +67,7 @@ class OfflineMotion:
         return Motion(codes, self.name)
 
     def stream(self, reference: ReferenceFeatures, *, seed: int = 0,
-               controls: MotionControls | None = None) -> OfflineMotionStream:
+               controls: MotionControls | None = None) -> MotionPieces:
         """The same motion for a video made in pieces, each continuing the last (``next``)."""
         return OfflineMotionStream(self.name, reference, seed, controls)
 
