@@ -35,6 +35,11 @@ render → RGB frames
 encode → the mp4
     folder ``video/``: ``video.encode.mux``.
 
+dub → an existing video saying new words (``TalkerPipeline.dub``, ``DubOptions`` / ``DubResult``)
+    folder ``dub/``: ``source`` (every frame's face, cached), ``timeline`` (which source frame
+    plays when), ``render`` (the video's own mouths painted on its frames; the choosing and
+    painting is ``render.mouth.MouthBank``, shared with the clip renderer), ``run`` (the wiring).
+
 Shared by the stages: ``phones.Phone`` (the one phone type: speech and alignment hand it to
 motion), ``motion.code`` (the 61-d layout and the frame rate), ``audio.SAMPLE_RATE``,
 ``tracking.landmarks`` (face-mesh index sets), ``errors`` (typed errors that say the fix),
@@ -48,7 +53,7 @@ Names here load on first use, so ``import talker`` stays cheap (the voice worker
 from importlib import import_module
 
 _LAZY = {"TalkerPipeline": "pipeline", "PipelineConfig": "pipeline", "GenerateOptions": "request",
-         "GenerationResult": "request"}
+         "GenerationResult": "request", "DubOptions": "request", "DubResult": "request"}
 
 __all__ = sorted(_LAZY)
 

@@ -179,6 +179,56 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_dub(args) -> int:
+    """An existing video saying new words: every frame kept, only the mouth re-rendered."""
+    from .request import DubOptions
+
+    pipe = _pipeline(args)
+    text = _read_text_file(args.text_file) if args.text_file else args.text
+    opt = DubOptions(rest=args.rest, language=args.language, speed=args.speed, seed=args.seed, voice=args.voice,
+                     voice_match=args.voice_match, label=args.label, mouth_opening=args.mouth_opening,
+                     face=args.face)
+    out = Path(args.output)
+    try:
+        res = pipe.dub(args.video, out, audio=args.audio, text=text, transcript=args.transcript, options=opt)
+    except KeyboardInterrupt:
+        out.with_name(out.stem + ".part.mp4").unlink(missing_ok=True)
+        raise
+    s = res.summary()
+    if args.json:
+        print(json.dumps({"event": "done", **s}, ensure_ascii=False))
+    else:
+        print(f"wrote {s['video']}: {s['duration']} s, {s['frames']} frames at {s['fps']} fps, RTF {s['rtf']}; "
+              f"mouth re-rendered in {s['dubbed_frames']} frames, {s['passed_through']} passed through unchanged")
+        print("stages: " + ", ".join(f"{k} {v:.2f}s" for k, v in s["timings"].items()))
+        for w in res.warnings:
+            print(f"note: {w}")
+    return 0
+
+
+def _add_dub_cmd(groups) -> None:
+    p = groups.add_parser("dub", help="an existing video saying new words (every frame kept, only the mouth changed)")
+    p.add_argument("--video", required=True, help="the video to dub")
+    _add_speech_args(p, "the new words, spoken by --voice", "the new speech")
+    p.add_argument("--rest", choices=["cut", "keep"], default="cut",
+                   help="new speech shorter than the video: cut the video there, or keep the rest with its own "
+                        "sound (default: cut). Longer speech: the video plays on back and forth.")
+    p.add_argument("--voice", default="auto", help="voice for --text (python -m talker voices list); auto: one of "
+                   "the video's speaker's sex and pitch")
+    p.add_argument("--language", default=None)
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mouth-opening", type=float, default=1.0, help="mouth-opening scale, 0.5-1.5")
+    p.add_argument("--face", choices=["largest", "left", "right"], default="largest",
+                   help="the face to dub when the video shows several (default: the largest)")
+    p.add_argument("--no-voice-match", dest="voice_match", action="store_false",
+                   help="keep the stock voice as it is (no nudge toward the video's speaker)")
+    p.add_argument("--no-label", dest="label", action="store_false", help="no visible AI-generated mark (metadata stays)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _add_analysis_opts(p)
+    p.set_defaults(func=cmd_dub)
+
+
 def cmd_eval(args) -> int:
     from .eval.report import evaluate
 
@@ -215,17 +265,22 @@ def _add_reference_cmds(groups) -> None:
     p.set_defaults(func=cmd_reference_show)
 
 
+def _add_speech_args(p: argparse.ArgumentParser, text_help: str, audio_help: str) -> None:
+    """What is said (--text, --text-file or --audio with its --transcript) and the output file."""
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help=text_help)
+    what.add_argument("--text-file", help=f"read {text_help.split(',')[0]} from a UTF-8 file ('-': standard input)")
+    what.add_argument("--audio", help=audio_help)
+    p.add_argument("--transcript", help="words of --audio (skips speech recognition)")
+    p.add_argument("-o", "--output", required=True, help="output .mp4")
+
+
 def _add_generate_cmd(groups) -> None:
     p = groups.add_parser("generate", help="reference + text (or audio) → talking video")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--template", help="name of a template")
     src.add_argument("--reference", help="reference clip or photo")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--text", help="what the person should say")
-    what.add_argument("--text-file", help="read what the person should say from a UTF-8 file ('-': standard input)")
-    what.add_argument("--audio", help="speech to lip-sync instead of text")
-    p.add_argument("--transcript", help="words of --audio (skips speech recognition)")
-    p.add_argument("-o", "--output", required=True, help="output .mp4")
+    _add_speech_args(p, "what the person should say", "speech to lip-sync instead of text")
     _add_generation_opts(p)
     p.add_argument("--checkpoint", help="talker DiT checkpoint: folder, .safetensors or Hugging Face repo id")
     p.add_argument("--f5-checkpoint", help="F5-TTS checkpoint for voice cloning with the offline face motion")
@@ -319,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True)
     _add_reference_cmds(groups)
     _add_generate_cmd(groups)
+    _add_dub_cmd(groups)
     _add_eval_and_bench_cmds(groups)
     _add_templates_cmds(groups)
     _add_voices_cmds(groups)

@@ -8,6 +8,8 @@
     render     → RGB frames          (``talker.render``: the clip or the photo renderer)
     encode     → the mp4             (``talker.video.encode``; voice matching joins here)
 
+``dub`` makes an existing video say new words with the same stages (``talker.dub``).
+
 Stages live in their own packages; this class only wires them and keeps loaded state.
 """
 
@@ -23,7 +25,7 @@ from .reference import still
 from .reference.analysis import AnalysisConfig, analyze_reference
 from .reference.cache import FeatureCache
 from .reference.features import ReferenceFeatures
-from .request import ENGINES, GenerateOptions, GenerationResult, GenerationStream
+from .request import ENGINES, DubOptions, DubResult, GenerateOptions, GenerationResult, GenerationStream
 from .speech.contract import Speech
 from .templates import store
 
@@ -125,6 +127,16 @@ class TalkerPipeline:
                                             reference_transcript=reference_transcript,
                                             opt=options or GenerateOptions(), progress=progress or _no_progress,
                                             first_piece_seconds=first_piece_seconds, segments_dir=segments_dir))
+
+    def dub(self, video: str | Path, output: str | Path, *, audio: str | Path | None = None, text: str | None = None,
+            transcript: str | None = None, options: DubOptions | None = None, progress=None) -> DubResult:
+        """An existing video saying new words (``audio``, or ``text`` in a voice): every frame of
+        ``video`` is kept in order and only the mouth is re-rendered, from the video's own mouths.
+        ``transcript``: what ``audio`` says (else speech recognition). See ``talker.dub``."""
+        from .dub.run import dub_video
+
+        return dub_video(self, video, output, audio=audio, text=text, transcript=transcript, options=options,
+                         progress=progress)
 
     # -- stages -------------------------------------------------------------------------------
     def speak(self, text: str, feats: ReferenceFeatures, opt: GenerateOptions,

@@ -149,3 +149,48 @@ class GenerationStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+DUB_RESTS = ("cut", "keep")
+
+
+@dataclass
+class DubOptions:
+    """How to dub a video (``TalkerPipeline.dub``; ``python -m talker dub``)."""
+
+    # new speech shorter than the video: "cut" the video there, or "keep" the rest with its own
+    # sound and mouth; longer: the video plays on back and forth over a calm stretch
+    rest: str = "cut"
+    language: str | None = None
+    speed: float = 1.0
+    seed: int = 0
+    voice: str = "auto"  # text mode: a voice by name; auto: one of the video's speaker's sex and pitch
+    voice_match: bool = True  # text mode: nudge the stock voice toward the video's speaker
+    label: bool = True  # the visible "AI-generated" mark (metadata disclosure is always on)
+    mouth_opening: float = 1.0  # 0.5-1.5
+    face: str = "largest"  # the face dubbed when the video shows several: "largest", "left" or "right"
+    max_text_chars: int = 60000
+    max_audio_seconds: float = 3600.0
+    max_video_seconds: float = 600.0  # ten minutes of video per request
+    # x264 quality of the dub: outside the mouth the output must stay the source (measured
+    # PSNR in the README's dubbing table)
+    crf: int = 10
+
+    def speech_options(self) -> GenerateOptions:
+        return GenerateOptions(language=self.language, speed=self.speed, seed=self.seed, voice=self.voice,
+                               voice_match=self.voice_match, label=self.label, engine="offline",
+                               max_text_chars=self.max_text_chars, max_audio_seconds=self.max_audio_seconds)
+
+
+@dataclass
+class DubResult(GenerationResult):
+    source_frames: int = 0  # frames of the source video
+    dubbed_frames: int = 0  # output frames whose mouth was re-rendered
+    passed_through: int = 0  # output frames inside the new speech shown untouched (no usable face)
+    extended_frames: int = 0  # output frames past the source's end (played back and forth)
+
+    def summary(self) -> dict:
+        out = super().summary()
+        out.update(source_frames=self.source_frames, dubbed_frames=self.dubbed_frames,
+                   passed_through=self.passed_through, extended_frames=self.extended_frames)
+        return out

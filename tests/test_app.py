@@ -100,6 +100,12 @@ def generate_args(text: str, *, template: str = "astronaut", reference=None, siz
     return (template, reference, "", text, "auto", 1.0, 32, 2.0, 0, size, OFFLINE, label, voice)
 
 
+def dub_args(video, *, audio=None, text: str = "", speech: str = "Audio", rest: str = "keep", label: bool = True):
+    """The Dub tab's inputs in the /dub endpoint's order (video, new speech mode, audio, transcript, text,
+    voice, rest, seed, label)."""
+    return (video, speech, audio, "", text, "auto", rest, 0, label)
+
+
 def probe_mp4(path: str | Path) -> str:
     """ffmpeg's description of the file (streams, duration, metadata) after a full decode."""
     from talker.media import ffmpeg
@@ -138,7 +144,7 @@ def client(server):
 def test_api_lists_named_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/generate", "/generate_from_audio", "/transcribe_reference", "/add_template", "/delete_template",
-            "/list_templates", "/preview_voice"} <= names
+            "/list_templates", "/preview_voice", "/dub"} <= names
 
 
 def test_generate_from_template_text(client):
@@ -273,6 +279,8 @@ def test_no_file_outside_the_app_can_be_read(client, server, evil):
     fd = {"path": evil, "meta": {"_type": "gradio.FileData"}, "orig_name": "passwd"}
     calls = [
         ("/generate", generate_args("Hello.", reference=fd)),
+        ("/dub", dub_args(fd, text="Hello.", speech="Text")),
+        ("/dub", dub_args(None, audio=fd)),
         ("/transcribe_reference", (fd,)),
         ("/generate_from_audio", ("astronaut", None, fd, "", "auto", 0, "512", True)),
         ("/generate_from_audio", ("astronaut", fd, None, "", "auto", 0, "512", True)),
@@ -380,10 +388,11 @@ def test_cli_generate_flags_come_from_generate_options():
 
 
 def test_page_defaults_come_from_generate_options(tmp_path, monkeypatch):
-    """The Text and Audio tabs' controls start at GenerateOptions' defaults; each tab has its template picker."""
+    """The Text and Audio tabs' controls start at GenerateOptions' defaults (the Dub tab's at DubOptions');
+    the Text and Audio tabs have their template picker."""
     from talker.app.config import AppConfig
     from talker.app.ui import build_app
-    from talker.request import GenerateOptions
+    from talker.request import DubOptions, GenerateOptions
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # the app sets it; restored after the test
 
@@ -399,10 +408,12 @@ def test_page_defaults_come_from_generate_options(tmp_path, monkeypatch):
 
     face = {label: getattr(d, name) for name, label, *_ in FACE_CONTROLS}
     assert value == {"Speaking speed": d.speed, "Seed": d.seed, "Steps (NFE, neural engine)": d.nfe_steps,
-                     "Guidance (neural engine)": d.cfg_scale, **face}
+                     "Guidance (neural engine)": d.cfg_scale, **face,
+                     "Speaking speed (text)": DubOptions().speed}  # the Dub tab's own; its seed and mouth: above
+    assert DubOptions().mouth_opening == d.mouth_opening and DubOptions().seed == d.seed
     assert set(face.values()) == {1.0, 0.0}  # the face controls start at the reference's own style
     seeds = [c["props"]["value"] for c in comps if c["type"] == "number" and c["props"].get("label") == "Seed"]
-    assert seeds == [d.seed, d.seed]  # Text and Audio tabs
+    assert seeds == [d.seed, d.seed, DubOptions().seed]  # Text, Audio and Dub tabs
     galleries = [c["props"] for c in comps if c["type"] == "gallery"]
     assert len(galleries) == 2 and galleries[0].get("elem_id") == "tpl-gallery" and galleries[1].get("elem_id") is None
 
@@ -440,3 +451,79 @@ def test_video_plays_in_pieces_and_a_cancelled_job_frees_the_worker(client, serv
     leftovers = list(mine.rglob("*"))
     assert not leftovers, leftovers  # no segments, no partial mp4, no temporary folder
     print(f"\nfirst piece on the API after {first:.1f} s; a job after a cancel took {after_cancel:.1f} s")
+
+
+def decoded_frames(path: str | Path) -> int:
+    """Frames ffmpeg decodes from the file (not what its header claims)."""
+    import re
+
+    return int(re.findall(r"frame=\s*(\d+)", probe_mp4(path))[-1])
+
+
+def test_dub_keeps_every_frame_and_the_size_of_the_video(client):
+    """A real clip dubbed with a real recording through /dub: an mp4 of the clip's size and frame rate
+    that holds every one of its frames in order. The recording (5.33 s) is a little longer than the clip
+    (5.0 s), so the clip's last frames play on back and forth after them: exactly ``extended_frames``."""
+    from gradio_client import handle_file
+
+    from talker.media.probe import probe
+
+    clip = require_shared("fixtures/video/en_man_map_5s.mp4")
+    speech = require_shared("fixtures/audio/en_nature_5s.wav")
+    t = time.perf_counter()
+    video, details, summary = client.predict(*dub_args(handle_file(str(clip)), audio=handle_file(str(speech))),
+                                             api_name="/dub")
+    took = time.perf_counter() - t
+    assert_playable(video, 5.0)  # h264 + aac, the AI-generated disclosure in the metadata
+    src, out = probe(clip), probe(video)
+    assert (out.width, out.height, out.fps) == (src.width, src.height, src.fps)
+    source_frames = decoded_frames(clip)
+    assert summary["source_frames"] == source_frames
+    assert summary["extended_frames"] == summary["frames"] - source_frames > 0
+    assert decoded_frames(video) == summary["frames"]
+    # the new speech covers the whole output: each frame got the new mouth or, faceless, passed through
+    assert summary["dubbed_frames"] + summary["passed_through"] == summary["frames"]
+    assert summary["dubbed_frames"] >= 0.9 * summary["frames"]  # the man's face is there throughout
+    assert "nature" in summary["text"].lower()  # the recording's words, recognised
+    assert "video" not in summary  # no server paths in the answer
+    assert f"All **{source_frames}** frames of the video kept" in details and "| source |" in details
+    print(f"\ndub via API: {took:.1f} s for {summary['duration']:.1f} s of video; timings {summary['timings']}")
+
+
+def test_dub_refuses_a_picture_as_the_video_readably(client, server):
+    """A photo uploaded as the video to dub: one line that says what to do, no trace; the app goes on."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    photo = require_shared("fixtures/images/man_frontal.png")
+    speech = require_shared("fixtures/audio/en_nature_5s.wav")
+    with pytest.raises(AppError, match="is a picture, not a video") as e:
+        client.predict(*dub_args(handle_file(str(photo)), audio=handle_file(str(speech))), api_name="/dub")
+    assert "Audio → video" in str(e.value) and "Traceback" not in str(e.value)
+    assert server.healthy()
+
+
+def test_dub_over_the_app_limit_names_the_setting(tmp_path, monkeypatch):
+    """A video longer than TALKER_MAX_DUB_SECONDS is refused before any work, naming the setting."""
+    import shutil
+
+    import gradio as gr
+
+    from talker.app.config import AppConfig
+    from talker.app.ui import App, Handlers
+
+    clip = require_shared("fixtures/video/en_man_map_5s.mp4")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # the app sets it; restored after the test
+
+    class NoRunner:
+        def run(self, *args, **kwargs):
+            raise AssertionError("a refused upload must not reach the worker")
+
+    cfg = AppConfig.from_env({"TALKER_MAX_DUB_SECONDS": "2"})
+    cfg.work_dir, cfg.warmup = str(tmp_path / "work"), False
+    h = Handlers(App(cfg, NoRunner()))
+    upload = cfg.uploads_path / "clip.mp4"  # where Gradio's own upload would have put it
+    shutil.copyfile(clip, upload)
+    with pytest.raises(gr.Error, match="TALKER_MAX_DUB_SECONDS") as e:
+        next(h.dub(str(upload), "Text", None, "", "Hello there.", "auto", "cut", 0, True))
+    assert "5 s long; the limit here is 2 s" in str(e.value)

@@ -227,3 +227,39 @@ def test_the_video_plays_while_the_job_is_still_running(server, browser):
     assert_playable(video, 0.5)
     print(f"the next job took {took:.1f} s")
     assert took < 60, f"the next job waited {took:.0f} s: the abandoned one kept the worker"
+
+
+def test_dub_tab_shows_its_controls(server, browser):
+    """The "Dub a video" tab: its help says what is kept, the video upload, the rest choice and the
+    Dub button are there; choosing "Text" swaps the audio upload for the text box and voice menu."""
+    from selenium.webdriver.common.by import By
+
+    drv = browser
+    drv.get(server.url)
+
+    def dub_tab(d):
+        return [b for b in d.find_elements(By.CSS_SELECTOR, "button[role='tab']") if "Dub a video" in b.text]
+
+    _wait(drv, dub_tab, 60, "the Dub tab")
+    _click(drv, lambda d: dub_tab(d)[0])
+    _wait(drv, lambda d: d.find_element(By.ID, "dub-btn").is_displayed(), 20, "the Dub button")
+    assert "Every frame of the video is kept" in drv.find_element(By.ID, "dub-help").text
+    assert drv.find_element(By.ID, "dub-video").is_displayed() and drv.find_element(By.ID, "dub-audio").is_displayed()
+    rest = drv.find_element(By.ID, "dub-rest").text
+    assert "Cut the video there" in rest and "Keep the rest with its own sound" in rest
+
+    def shown(d, css: str) -> list:  # a hidden control is not on the page at all, or not displayed
+        return [e for e in d.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
+
+    assert not shown(drv, "#dub-text textarea")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / "app_browser_dub_tab.png"
+    drv.save_screenshot(str(shot))
+    _click(drv, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#dub-speech label") if e.text == "Text"][0])
+    _wait(drv, lambda d: shown(d, "#dub-text textarea"), 20, "the text box")
+    _wait(drv, lambda d: not shown(d, "#dub-audio"), 20, "the audio upload to hide")
+    assert shown(drv, "#dub-voice")
+    errors = [e.text for e in drv.find_elements(By.CSS_SELECTOR, ".toast-body.error")]
+    assert not errors, errors
+    drv.save_screenshot(str(SHOTS / "app_browser_dub_text.png"))
+    print(f"\nscreenshot {shot}")

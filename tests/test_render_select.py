@@ -36,11 +36,11 @@ def test_a_cut_goes_to_the_frame_nearest_the_current_one(monkeypatch):
         assert path[cut - 1] == 9 and path[cut] == 40, (sources, path)
 
 
-def _bare_clip_renderer(speaking_gaps):
-    from talker.render.clip import ClipRenderer
+def _bare_mouth_bank(speaking_gaps):
+    from talker.render.mouth import MouthBank
 
-    r = object.__new__(ClipRenderer)
-    r._speaking_gaps = np.sort(np.asarray(speaking_gaps, dtype=float))
+    r = object.__new__(MouthBank)
+    r.speaking_gaps = np.sort(np.asarray(speaking_gaps, dtype=float))
     return r
 
 
@@ -50,9 +50,9 @@ def test_jaw_targets_map_onto_the_speakers_own_gaps():
     histogram); a held jaw is a held mouth."""
     rng = np.random.default_rng(1)
     gaps = rng.gamma(2.0, 0.02, 400)
-    r = _bare_clip_renderer(gaps)
+    r = _bare_mouth_bank(gaps)
     jaw = rng.random(300) * 0.05  # a speaker whose jawOpen barely moves
-    want = r._gap_for_jaw(jaw)
+    want = r.gap_for_jaw(jaw)
     order = np.argsort(jaw)
     assert np.all(np.diff(want[order]) >= 0)  # monotone
     assert abs(want.mean() - gaps.mean()) < 0.1 * gaps.mean()
@@ -60,8 +60,8 @@ def test_jaw_targets_map_onto_the_speakers_own_gaps():
     assert want.min() >= gaps.min() and want.max() <= gaps.max()
     inside = (want > gaps.min()) & (want < gaps.max())
     assert inside.mean() > 0.5 and np.corrcoef(jaw[inside], want[inside])[0, 1] > 0.999
-    assert np.allclose(r._gap_for_jaw(jaw * 10 + 3), want)  # only the jaw's shape matters
-    held = r._gap_for_jaw(np.full(50, 0.02))
+    assert np.allclose(r.gap_for_jaw(jaw * 10 + 3), want)  # only the jaw's shape matters
+    held = r.gap_for_jaw(np.full(50, 0.02))
     assert np.ptp(held) == 0
 
 
@@ -70,7 +70,7 @@ def test_jaw_warp_widens_the_gap_and_leaves_the_upper_face_alone():
     taller, moves the chin by dy, and changes nothing above the upper lip."""
     import cv2
 
-    from talker.render.clip import ClipRenderer
+    from talker.render.mouth import jaw_maps
     from talker.tracking.landmarks import CHIN, LOWER_INNER_LIP, MOUTH_LEFT, MOUTH_RIGHT, UPPER_INNER_LIP
 
     h = w = 200
@@ -84,7 +84,7 @@ def test_jaw_warp_widens_the_gap_and_leaves_the_upper_face_alone():
     lm[CHIN] = (100, 160)
     face_h = 150.0
     for dy in (6.0, -4.0):
-        mx, my = ClipRenderer._jaw_maps(lm, dy, face_h, (h, w))
+        mx, my = jaw_maps(lm, dy, face_h, (h, w))
         out = cv2.remap(img, mx, my, cv2.INTER_LINEAR)
         dark = np.where(out[:140, 100, 0] < 60)[0]
         assert abs((dark.max() - dark.min() + 1) - (10 + dy)) <= 1.5, (dy, dark)

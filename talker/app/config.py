@@ -36,6 +36,10 @@ class AppConfig:
     # video from a text, 5 minutes of lip-sync, each under the job time limit on 2 CPU cores
     max_audio_seconds: float = 300.0
     max_text_chars: int = 3000
+    # the longest video the Dub tab takes (the CLI and the API take ten minutes). A warm dub of 30 s
+    # of 512² video took 13.8 s on 2 cores (scripts/bench_dub.py), plus speech recognition when no
+    # transcript is given; short clips cost more per second (models load, 5 s took ~9-13 s)
+    max_dub_seconds: float = 120.0
     keep_outputs_minutes: float = 120.0  # generated files older than this are deleted
     label: bool = True  # default of the visible "AI-generated" label checkbox
     warmup: bool = True  # start the worker and load the voice when the app starts
@@ -49,6 +53,7 @@ class AppConfig:
         "concurrency": "TALKER_CONCURRENCY", "job_timeout": "TALKER_JOB_TIMEOUT",
         "max_upload_mb": "TALKER_MAX_UPLOAD_MB", "max_reference_seconds": "TALKER_MAX_REFERENCE_SECONDS",
         "max_audio_seconds": "TALKER_MAX_AUDIO_SECONDS", "max_text_chars": "TALKER_MAX_TEXT_CHARS",
+        "max_dub_seconds": "TALKER_MAX_DUB_SECONDS",
         "keep_outputs_minutes": "TALKER_KEEP_OUTPUTS_MINUTES", "label": "TALKER_LABEL",
         "warmup": "TALKER_WARMUP", "share": "TALKER_SHARE",
     }

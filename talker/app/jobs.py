@@ -22,6 +22,8 @@ def handle(pipe, job: dict, progress, emit=None) -> dict:
     kind = job.get("kind")
     if kind == "generate":
         return generate(pipe, job, progress, emit)
+    if kind == "dub":
+        return dub(pipe, job, progress)
     if kind == "analyze":
         return analyze(pipe, job, progress)
     if kind == "add_template":
@@ -124,6 +126,28 @@ def generate(pipe, job: dict, progress, emit=None) -> dict:
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     progress(1.0, "done")
     return {"video": str(res.video), "audio": str(audio), "curves": str(curves), "mel": str(mel), "summary": summary}
+
+
+def _dub_options(d: dict):
+    from ..request import DubOptions
+
+    known = DubOptions.__dataclass_fields__
+    return DubOptions(**{k: v for k, v in d.items() if k in known})
+
+
+def dub(pipe, job: dict, progress) -> dict:
+    """The video at ``job["video"]`` saying new words (``job["audio"]`` or ``job["text"]``): the
+    whole mp4 when it is done, and the summary (frames kept, re-rendered, passed through)."""
+    out = Path(job["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    res = pipe.dub(job["video"], out / "dubbed.mp4", audio=job.get("audio") or None, text=job.get("text") or None,
+                   transcript=job.get("transcript") or None, options=_dub_options(job.get("options", {})),
+                   progress=progress)
+    summary = res.summary()
+    summary["engine"] = {**summary.get("engine", {}), "device": device()}
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    progress(1.0, "done")
+    return {"video": str(res.video), "summary": summary}
 
 
 def analyze(pipe, job: dict, progress) -> dict:

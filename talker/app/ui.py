@@ -1,7 +1,7 @@
 """Gradio Blocks app over the same ``TalkerPipeline`` the CLI uses (run in a worker process).
 
-The page has three tabs (text → video, audio → video, templates); every event is also a
-named API endpoint for ``gradio_client``. Pipeline errors reach the visitor as one readable
+The page has four tabs (text → video, audio → video, dub a video, templates); every event is
+also a named API endpoint for ``gradio_client``. Pipeline errors reach the visitor as one readable
 line (``gr.Error``), warnings as ``gr.Warning``; a stack trace never leaves the server.
 """
 
@@ -25,7 +25,7 @@ import gradio as gr
 
 from ..errors import TalkerError
 from ..motion.code import FPS
-from ..request import GenerateOptions
+from ..request import DUB_RESTS, DubOptions, GenerateOptions
 from ..templates import store
 from .config import AppConfig
 
@@ -49,6 +49,7 @@ CSS = (".tpl-gallery .caption-label {white-space: normal; max-width: 100%; left:
        "font-size: 11px; line-height: 1.25;}")
 DEFAULT_SIZE = "720"  # the page's output size; GenerateOptions.max_side (1280) is the CLI's
 DEFAULTS = GenerateOptions()  # where the page's controls start, and what an empty one means (the CLI's too)
+DUB_DEFAULTS = DubOptions()  # the same for the Dub tab
 LANGUAGES = [("Auto (from text)", "auto"), ("English", "en"), ("Chinese (Mandarin)", "zh")]
 LANGUAGE_NAMES = {"en": "English", "zh": "Mandarin"}
 VOICE_AUTO = ("Automatic: a voice of the reference's sex (a photo template's own voice)", "auto")
@@ -137,9 +138,11 @@ class App:
             except OSError:
                 continue
 
-    def upload(self, path: str | None, what: str, limit: str, *, need_audio: bool = False) -> str | None:
+    def upload(self, path: str | None, what: str, limit: str, *, need_audio: bool = False,
+               need_video: bool = False) -> str | None:
         """Accept a file only if Gradio's own upload put it in our upload folder; check its limits.
-        ``limit``: the ``AppConfig`` field of its longest duration (its message names the setting)."""
+        ``limit``: the ``AppConfig`` field of its longest duration (its message names the setting);
+        ``need_video``: a picture or a sound file is refused (what dubbing needs is moving pictures)."""
         from ..media.probe import probe
 
         if not path:
@@ -154,12 +157,19 @@ class App:
         info = probe(p)
         max_seconds = float(getattr(self.cfg, limit))
         if info.duration > max_seconds:
-            longer = (" or run the command line (python -m talker generate --audio), which takes up to an hour"
-                      if limit == "max_audio_seconds" else "")
+            longer = {"max_audio_seconds": " or run the command line (python -m talker generate --audio), "
+                                            "which takes up to an hour",
+                      "max_dub_seconds": " or run the command line (python -m talker dub), which takes up to "
+                                         f"{DubOptions().max_video_seconds / 60:.0f} minutes"}.get(limit, "")
             raise gr.Error(f"The {what} is {info.duration:.0f} s long; the limit here is {max_seconds:.0f} s "
                            f"(the app's setting {AppConfig.ENV[limit]}). Trim it and upload again{longer}.")
         if need_audio and not info.has_audio:
             raise gr.Error(f"The {what} has no sound. Upload a speech recording.")
+        if need_video and info.is_image:
+            raise gr.Error(f"The {what} is a picture, not a video: dubbing keeps a video's own frames. Upload a "
+                           "video, or animate the picture in the “Audio → video” tab.")
+        if need_video and not info.has_video:
+            raise gr.Error(f"The {what} has sound but no picture. Upload a video of the person speaking.")
         return str(p)
 
     def run(self, job: dict, progress, **kwargs) -> dict:
@@ -276,18 +286,35 @@ def details_markdown(summary: dict) -> str:
     """One table: each stage, the model or backend that ran it, and its time."""
     eng, t = summary.get("engine", {}), summary.get("timings", {})
     what = {"reference": eng.get("tracker", ""), "speech": eng.get("speech", ""), "motion": eng.get("motion", ""),
-            "render": eng.get("renderer", ""), "encode": "ffmpeg libx264 + aac"}
+            "render": eng.get("renderer", ""), "encode": "ffmpeg libx264 + aac",
+            # a dub's stages (talker.dub.run)
+            "source": "face tracking, every frame", "render_encode": f"{eng.get('render', '')} → ffmpeg libx264 + aac"}
     rows = [f"Engine: **{eng['mode']}**\n"] if eng.get("mode") else []
     rows += ["| stage | what ran | seconds |", "|---|---|---:|"]
     for k, v in t.items():
         if k != "total":
-            rows.append(f"| {k} | `{what.get(k, '')}` | {v:.2f} |")
+            ran = what.get(k, "")
+            rows.append(f"| {k} | {f'`{ran}`' if ran else ''} | {v:.2f} |")
     if "total" in t:
         rows.append(f"| **total** | on `{eng.get('device', 'cpu')}` | **{t['total']:.2f}** |")
     head = (f"**{summary.get('duration', 0):.1f} s** of video, {summary.get('frames', 0)} frames at "
             f"{summary.get('fps', FPS):g} fps, language `{summary.get('language', '')}`, "
             f"real-time factor {summary.get('rtf', 0):.2f}.")
     return head + "\n\n" + "\n".join(rows)
+
+
+def dub_markdown(summary: dict) -> str:
+    """A dub's frame counts above the stage table: what was kept, changed, left alone and added."""
+    passed, extended = summary.get("passed_through", 0), summary.get("extended_frames", 0)
+    source, shown = summary.get("source_frames", 0), summary.get("frames", 0) - extended
+    kept = (f"All **{source}** frames of the video kept" if shown >= source else
+            f"The first **{shown}** of the video's **{source}** frames kept (cut where the new speech ends)")
+    lines = [f"{kept}; the mouth re-rendered in **{summary.get('dubbed_frames', 0)}**."]
+    if passed:
+        lines.append(f"**{passed}** frames during the new speech had no usable face and pass through unchanged.")
+    if extended:
+        lines.append(f"**{extended}** frames added past the video's end (its last seconds played back and forth).")
+    return " ".join(lines) + "\n\n" + details_markdown(summary)
 
 
 class Handlers:
@@ -328,6 +355,15 @@ class Handlers:
             raise gr.Error(f"Unknown voice '{voice[:40]}'. Voices here: auto, {', '.join(names)}.")
         return voice
 
+    def _check_text(self, text, command: str = "generate") -> None:
+        """Text to speak: not empty, and within the app's TALKER_MAX_TEXT_CHARS (the message names it)."""
+        if not (text or "").strip():
+            raise gr.Error("Type the text the person should say.")
+        if len(text) > self.cfg.max_text_chars:
+            raise gr.Error(f"The text has {len(text):,} characters; the limit here is {self.cfg.max_text_chars:,} "
+                           "(the app's setting TALKER_MAX_TEXT_CHARS). Shorten it, or run the command line "
+                           f"(python -m talker {command} --text-file), which takes 60,000.")
+
     def _reference(self, template, reference) -> dict:
         """The job's reference: the upload when there is one, else the template (checked to exist)."""
         ref = self.app.upload(reference, "reference clip", "max_reference_seconds")
@@ -360,12 +396,7 @@ class Handlers:
                  size, engine, label, voice="auto", expression=1.0, head_motion=1.0, mouth_opening=1.0,
                  blink_rate=1.0, head_pitch_deg=0.0, head_yaw_deg=0.0, progress=gr.Progress()):
         """Reference (template name or uploaded clip/photo) + text → video, speech, pictures, details."""
-        if not (text or "").strip():
-            raise gr.Error("Type the text the person should say.")
-        if len(text) > self.cfg.max_text_chars:
-            raise gr.Error(f"The text has {len(text):,} characters; the limit here is {self.cfg.max_text_chars:,} "
-                           "(the app's setting TALKER_MAX_TEXT_CHARS). Shorten it, or run the command line "
-                           "(python -m talker generate --text-file), which takes 60,000.")
+        self._check_text(text)
         if engine and engine not in self.engines:
             raise gr.Error(f"The engine '{engine}' is not available here. Available: {', '.join(self.engines)}.")
         guidance = DEFAULTS.cfg_scale if guidance is None else guidance  # 0 is a valid guidance: no `or`
@@ -393,6 +424,50 @@ class Handlers:
                                          head_yaw_deg)),
                **self._reference(template, reference)}
         yield from self._streamed(job, progress)
+
+    @readable
+    def dub(self, video, speech, audio, transcript, text, voice, rest, seed, label, language="auto",
+            speed=DUB_DEFAULTS.speed, mouth_opening=DUB_DEFAULTS.mouth_opening, face=DUB_DEFAULTS.face,
+            progress=gr.Progress()):
+        """An uploaded video saying new words — the visitor's speech (``speech`` "Audio") or a text in a
+        voice ("Text"): every frame kept, only the mouth re-rendered. The whole mp4, its details."""
+        by_text = (speech or "Audio") == "Text"
+        if by_text:
+            self._check_text(text, "dub")
+            voice = self._voice(voice)
+        if rest not in DUB_RESTS:
+            raise gr.Error(f"Unknown choice '{str(rest)[:20]}' for the rest of the video. Use one of: "
+                           f"{', '.join(DUB_RESTS)}.")
+        if (face or DUB_DEFAULTS.face) not in DUB_FACES:
+            raise gr.Error(f"Unknown face choice '{str(face)[:20]}'. Use one of: {', '.join(DUB_FACES)}.")
+        src = self.app.upload(video, "video to dub", "max_dub_seconds", need_video=True)
+        if not src:
+            raise gr.Error("Upload the video to dub.")
+        job = {"kind": "dub", "video": src,
+               "options": {"rest": rest, "language": None if language in (None, "", "auto") else language,
+                           "speed": float(speed or DUB_DEFAULTS.speed), "seed": int(seed or DUB_DEFAULTS.seed),
+                           "label": bool(label),
+                           "mouth_opening": float(mouth_opening or DUB_DEFAULTS.mouth_opening),
+                           "face": face or DUB_DEFAULTS.face,
+                           "max_text_chars": self.cfg.max_text_chars, "max_audio_seconds": self.cfg.max_audio_seconds,
+                           "max_video_seconds": self.cfg.max_dub_seconds}}
+        if by_text:
+            job.update(text=text, options={**job["options"], "voice": voice})
+        else:
+            wav = self.app.upload(audio, "audio", "max_audio_seconds", need_audio=True)
+            if not wav:
+                raise gr.Error("Upload or record the new speech (or choose “Text” and type it).")
+            job.update(audio=wav, transcript=transcript or "")
+        job["out_dir"] = str(self.app.job_dir())
+        # run as a stream, though it sends no pieces: a visitor who leaves (or presses stop) frees the
+        # worker at the dub's next progress step
+        for item in self.app.run_streaming(job, progress):
+            if "summary" in item:
+                summary = item["summary"]
+                for w in summary.get("warnings", []):
+                    gr.Warning(w)
+                summary.pop("video", None)  # a server path means nothing to the visitor
+                yield item["video"], dub_markdown(summary), summary
 
     def example(self, template, text, language, progress=gr.Progress()):
         yield from self.generate(template, None, "", text, language, DEFAULTS.speed, DEFAULTS.nfe_steps,
@@ -643,6 +718,66 @@ def audio_tab(h: Handlers, names: list[str], default: str | None) -> SimpleNames
                                    *face])
 
 
+DUB_HELP = (
+    "Upload a video of a person speaking and give the new speech (your recording, or a text read in a voice). "
+    "**Every frame of the video is kept**, in order (unless you choose to cut it where shorter new speech ends); "
+    "only the mouth is re-rendered, from the video's own mouths, to match the new speech. Frames without a usable "
+    "face (turned away, too small, none) pass through unchanged. New speech longer than the video: its last "
+    "seconds play on back and forth. The result is labelled as AI-generated (in the file's metadata always, and "
+    "on the picture unless switched off).")
+SPEECH_MODES = ["Audio", "Text"]
+RESTS = [("Cut the video there", "cut"), ("Keep the rest with its own sound", "keep")]
+DUB_FACES = ["largest", "left", "right"]  # talker.tracking.tracker.FACE_CHOICES
+DUB_VOICE_AUTO = ("Automatic: a voice of the video's speaker's sex and pitch", "auto")
+
+
+def dub_tab(h: Handlers) -> SimpleNamespace:
+    """An uploaded video + new speech (audio, or text in a voice) → the same video saying it."""
+    with gr.Tab("Dub a video", id="dub"):
+        gr.Markdown(DUB_HELP, elem_id="dub-help")
+        with gr.Row():
+            with gr.Column(scale=5):
+                video_in = gr.Video(label=f"Video to dub (up to {h.cfg.max_dub_seconds:.0f} s, one face)",
+                                    sources=["upload"], elem_id="dub-video")
+                speech = gr.Radio(SPEECH_MODES, value="Audio", label="New speech", elem_id="dub-speech")
+                with gr.Group(visible=True) as by_audio:
+                    audio_in = gr.Audio(label="The new speech (upload or record)", type="filepath",
+                                        sources=["upload", "microphone"], elem_id="dub-audio")
+                    transcript = gr.Textbox(label="What it says (optional; recognised otherwise)",
+                                            elem_id="dub-transcript")
+                with gr.Group(visible=False) as by_text:
+                    text = gr.Textbox(label="Text to speak", lines=3, max_length=h.cfg.max_text_chars,
+                                      placeholder="Type what the person should say instead…", elem_id="dub-text")
+                    voice = gr.Dropdown(choices=[DUB_VOICE_AUTO, *voice_choices()[1:]], value="auto", label="Voice",
+                                        elem_id="dub-voice")
+                rest = gr.Radio(RESTS, value=DUB_DEFAULTS.rest, label="When the new speech is shorter than the video",
+                                elem_id="dub-rest")
+                label = gr.Checkbox(value=h.cfg.label, label="Visible “AI-generated” label on the video "
+                                                             "(the file metadata always says so)", elem_id="dub-label")
+                with gr.Accordion("Advanced settings", open=False):
+                    with gr.Row():
+                        language = gr.Dropdown(choices=LANGUAGES, value="auto", label="Language")
+                        seed = gr.Number(value=DUB_DEFAULTS.seed, precision=0, label="Seed",
+                                         info="Repeats the voice's delivery and the mouth's motion.")
+                    with gr.Row():
+                        speed = gr.Slider(0.5, 2.0, value=DUB_DEFAULTS.speed, step=0.05,
+                                          label="Speaking speed (text)")
+                        mouth = gr.Slider(0.5, 1.5, value=DUB_DEFAULTS.mouth_opening, step=0.05,
+                                          label="Mouth opening")
+                    face = gr.Radio(DUB_FACES, value=DUB_DEFAULTS.face, label="Face to dub when there are several",
+                                    elem_id="dub-face")
+                go = gr.Button("Dub", variant="primary", elem_id="dub-btn")
+            with gr.Column(scale=6):
+                video = gr.Video(label="The dubbed video (mp4, when it is done)", elem_id="dub-out-video",
+                                 autoplay=False)
+                details = gr.Markdown(elem_id="dub-details")
+                with gr.Accordion("Details (JSON)", open=False):
+                    summary = gr.JSON(label="Summary")
+    return SimpleNamespace(go=go, speech=speech, by_audio=by_audio, by_text=by_text, outs=[video, details, summary],
+                           inputs=[video_in, speech, audio_in, transcript, text, voice, rest, seed, label, language,
+                                   speed, mouth, face])
+
+
 def templates_tab(h: Handlers, names: list[str]) -> SimpleNamespace:
     """The template table; add one (analysed from an upload) or delete one the visitors added."""
     with gr.Tab("Templates", id="templates"):
@@ -674,13 +809,16 @@ def templates_tab(h: Handlers, names: list[str]) -> SimpleNamespace:
                            add_inputs=[media, name, display, transcript, language, source, licence, consent])
 
 
-def wire(demo: gr.Blocks, h: Handlers, text, audio, tpl, default: str | None) -> None:
+def wire(demo: gr.Blocks, h: Handlers, text, audio, dub, tpl, default: str | None) -> None:
     """Every event of the page. Jobs share one concurrency group sized to the worker pool; light events
     skip the queue, so a full queue does not stop the page from loading."""
     worker = {"concurrency_id": "worker", "concurrency_limit": h.cfg.concurrency}
     text.go.click(h.generate, text.inputs, text.outs, api_name="generate", **worker)
     text.preview_btn.click(h.preview_voice, text.voice, text.preview, api_name="preview_voice", **worker)
     audio.go.click(h.generate_from_audio, audio.inputs, audio.outs, api_name="generate_from_audio", **worker)
+    dub.go.click(h.dub, dub.inputs, dub.outs, api_name="dub", **worker)
+    dub.speech.change(lambda mode: (gr.update(visible=mode != "Text"), gr.update(visible=mode == "Text")),
+                      dub.speech, [dub.by_audio, dub.by_text], api_visibility="private", queue=False)
     ref = text.pick.reference
     ref.upload(h.transcribe_reference, ref, [text.ref_transcript, text.ref_sheet, text.summary],
                api_name="transcribe_reference", **worker)
@@ -713,9 +851,10 @@ def build_app(cfg: AppConfig | None = None, runner=None):
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         text = text_tab(h, names, default)
         audio = audio_tab(h, names, default)
+        dub = dub_tab(h)
         tpl = templates_tab(h, names)
         gr.Markdown(DISCLAIMER)
-        wire(demo, h, text, audio, tpl, default)
+        wire(demo, h, text, audio, dub, tpl, default)
     demo.queue(max_size=cfg.queue_size, default_concurrency_limit=cfg.concurrency)
     demo.talker = app
     demo.talker_theme = theme

@@ -96,14 +96,17 @@ def iter_frames(
     start: float | None = None,
     duration: float | None = None,
     info: MediaInfo | None = None,
+    size: tuple[int, int] | None = None,
 ) -> Iterator[np.ndarray]:
-    """RGB uint8 frames (H, W, 3) resampled to a constant ``fps``, streamed from ffmpeg."""
+    """RGB uint8 frames (H, W, 3) resampled to a constant ``fps``, streamed from ffmpeg;
+    ``size`` (width, height): scaled to it (area resampling) by ffmpeg."""
     info = info or probe(path)
     if not info.has_video:
         raise MediaDecodeError(f"'{Path(path).name}' has no video track.", "Give a video clip or a photo.")
-    w, h = info.width, info.height
+    w, h = size if size else (info.width, info.height)
+    vf = f"fps={fps}:start_time=0" + (f",scale={w}:{h}:flags=area" if size else "")
     args = [*_span_args(start, duration), "-i", ffmpeg.safe_input(path), "-an",
-            "-vf", f"fps={fps}:start_time=0", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
+            "-vf", vf, "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
     cmd = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
     frame_bytes = w * h * 3
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

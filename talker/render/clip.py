@@ -27,51 +27,27 @@ from ..reference.features import ReferenceFeatures
 from ..tracking.geometry import mouth_opening
 from ..tracking.landmarks import (
     CHIN,
-    FOREHEAD,
-    LOWER_INNER_LIP,
-    LOWER_OVAL,
-    MOUTH_LEFT,
-    MOUTH_RIGHT,
-    NOSE_BOTTOM,
     NOSE_BRIDGE,
     STABLE,
-    UPPER_INNER_LIP,
 )
 from .base import RenderConfig, even_size
+from .mouth import MouthBank, MouthConfig
 from .select import PathCosts, sq_distance, viterbi_path
 
-# Mouth channels and how much each counts when picking a mouth frame.
-MOUTH_WEIGHTS = {
-    "jawOpen": 3.0, "mouthClose": 2.0, "mouthPressLeft": 1.0, "mouthPressRight": 1.0,
-    "mouthFunnel": 1.5, "mouthPucker": 1.5, "mouthSmileLeft": 0.8, "mouthSmileRight": 0.8,
-    "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5, "mouthRollLower": 1.0, "mouthRollUpper": 1.0,
-    "mouthLowerDownLeft": 1.0, "mouthLowerDownRight": 1.0, "mouthUpperUpLeft": 0.7, "mouthUpperUpRight": 0.7,
-}
-MOUTH_IDX = np.array([index(n) for n in MOUTH_WEIGHTS])
-MOUTH_W = np.array(list(MOUTH_WEIGHTS.values()))
 BLINK_IDX = np.array([index("eyeBlinkLeft"), index("eyeBlinkRight")])
 BROW_IDX = np.array([i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith("brow")])
 
 
 @dataclass
-class ClipRenderConfig(RenderConfig):
+class ClipRenderConfig(MouthConfig, RenderConfig):
+    """The background path's settings; the mouth's are ``MouthConfig``'s (shared with dubbing)."""
+
     pool_seconds: float = 20.0  # how much of the reference is kept as frames to draw from
     bg_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.1, turn=1.5, hold=0.8, jump=6.0))
-    mouth_costs: PathCosts = field(default_factory=lambda: PathCosts(backward=0.05, turn=0.3, hold=0.1, jump=0.2))
     # prefer backgrounds with a closed mouth (less to cover); stronger than this, the closed-mouth
     # frames (often the still ones) were chosen so often that head motion fell to 0.74× the clip's
     background_jaw_weight: float = 0.25
     cut_weight: float = 1.0  # extra cost of a background cut per "natural frame step" the head jumps
-    # prefer mouth frames posed like the background: a lower face from another head pose drags the
-    # face's apparent pose toward its own (at 0.1 the tracked output's head moved 0.59× the clip's)
-    mouth_pose_weight: float = 1.0
-    gap_weight: float = 6.0  # how much the visible lip gap counts in the mouth choice
-    # share of the difference between the asked-for and the chosen frame's lip gap that the jaw
-    # warp makes up, and the most it moves (face heights); lips shut in the chosen frame stay shut
-    gap_correction: float = 1.0
-    max_gap_shift: float = 0.03
-    feather: float = 0.07  # mask blur, in face heights
-    chin_margin: float = 0.10  # mask reaches this far below the chin, in face heights
 
 
 # A piece of a video made in pieces starts by playing the source on from where the last piece
@@ -139,31 +115,14 @@ class ClipRenderer:
         self.feats = feats
         self.pool = FramePool(feats, media, self.cfg.max_side, self.cfg.pool_seconds)
         m = self.pool.motion
-        self._mouth_scale = m[:, MOUTH_IDX].std(0) + 0.02
-        self._rot_scale = m[:, HEAD_ROTATION].std(0) + np.radians(0.5)
+        self.mouths = MouthBank(self.pool.frames, self.pool.landmarks, m, self.pool.gap,
+                                feats.speaking[: self.pool.n], self.cfg)
+        self._rot_scale = self.mouths.rot_scale
         self._tr_scale = m[:, HEAD_TRANSLATION].std(0) + 0.3
-        lm = self.pool.landmarks
-        self._face_h = np.linalg.norm(lm[:, CHIN] - lm[:, FOREHEAD], axis=1)
+        self._face_h = self.mouths.face_h
         self.last_paths: tuple[np.ndarray, np.ndarray] | None = None
-        self.last_shift: np.ndarray | None = None
-        self.last_want: np.ndarray | None = None  # the lip gap asked for, per output frame
-        # The lip gap each pool frame shows (``pool.gap``), so the mouth choice honours what people
-        # see (are the lips apart?) and not only blendshape numbers. Which gap a jaw target asks for
-        # comes from the speaker's own gaps while speaking: their mean, spread and range
-        # (``_gap_for_jaw``). A line fitted from the pool's jawOpen to its gap was tried first: for a
-        # speaker whose jawOpen hardly moves (0.005-0.056 on one clip) it put the lips 0.03 face heights
-        # apart at rest, so outside /p b m/ the mouth never closed as the speaker's does.
-        gap = self.pool.gap
-        jaw = m[:, index("jawOpen")]
-        speaking = feats.speaking[: self.pool.n]
-        self._speaking_gaps = np.sort(gap[speaking] if speaking.sum() >= 20 else gap)
-        self._gap_sd = float(gap.std()) + 1e-3
-        self._jaw_rest = float(np.percentile(jaw, 10))
-        self._shut_gap = float(np.percentile(gap, 12))
-        self._closed_gap = float(np.percentile(gap, 3))
         # where the last piece of a video made in pieces ended (``render(..., resume=True)``)
         self._bg_state: tuple[int, int] | None = None
-        self._mouth_state: tuple[int, int] | None = None
         self._crop_side: float | None = None
         self._centers_tail: np.ndarray | None = None
 
@@ -196,65 +155,21 @@ class ClipRenderer:
                                   settle=JOIN_SETTLE_FRAMES, seams=self._seams,
                                   end_cost=self._end_cost(self.cfg.bg_costs.jump, self._seams))
         # mouth: the target's mouth shape, from a frame posed like the chosen background
-        mu = sq_distance(motion[:, MOUTH_IDX] / self._mouth_scale, pool[:, MOUTH_IDX] / self._mouth_scale, MOUTH_W)
-        mu /= MOUTH_W.sum()
-        jaw_t = motion[:, index("jawOpen")]
-        want = self._gap_for_jaw(jaw_t)
-        # a closure asked for (jaw at the speaker's rest) must be a closure shown
-        shut = jaw_t <= self._jaw_rest
-        want[shut] = np.minimum(want[shut], self._closed_gap)
-        mu += self.cfg.gap_weight * ((want[:, None] - self.pool.gap[None, :]) / self._gap_sd) ** 2
-        mu[shut] += self.cfg.gap_weight * 4 * (self.pool.gap[None, :] > self._shut_gap)
-        rot = pool[:, HEAD_ROTATION] / self._rot_scale
-        pose = ((rot[bg][:, None, :] - rot[None, :, :]) ** 2).sum(-1)
-        mouth, mouth_end = viterbi_path(mu + self.cfg.mouth_pose_weight * pose, self.cfg.mouth_costs,
-                                        start=self._mouth_state if resume else None, return_state=True,
-                                        settle=JOIN_SETTLE_FRAMES,
-                                        end_cost=self._end_cost(self.cfg.mouth_costs.jump, None))
-        self._bg_state, self._mouth_state = bg_end, mouth_end
+        mouth = self.mouths.choose(motion, pool[bg][:, HEAD_ROTATION], resume=resume, settle=JOIN_SETTLE_FRAMES,
+                                   end_cost=self._end_cost(self.cfg.mouth_costs.jump, None))
+        self._bg_state = bg_end
         self.last_paths = (bg, mouth)
-        self.last_want = want
-        self.last_shift = self._gap_shift(want, mouth)
         return bg, mouth
 
-    def _gap_for_jaw(self, jaw: np.ndarray) -> np.ndarray:
-        """Jaw target → lip gap: a straight line through the speaker's mean speaking gap with the
-        speaker's spread, clipped to the gaps the speaker shows. So the output opens as wide and
-        varies as much as the speaker does, whatever scale the motion code's jawOpen has, and
-        each opening keeps the shape the motion gave it. A quantile map (the q-th ranked jaw shows
-        the speaker's q-quantile gap) was used before: it forced this utterance into the
-        speaker's histogram, and for a speaker whose gaps bunch near wide open it flattened every
-        vowel to one width — on the suit clip lip sync against the phones fell from r 0.55 to
-        0.48. A held jaw is a held mouth."""
-        jaw = np.asarray(jaw, dtype=np.float64)
-        gaps = self._speaking_gaps
-        if jaw.size == 0 or gaps.size == 0:
-            return jaw.copy()
-        lo, hi, mean, sd = float(gaps[0]), float(gaps[-1]), float(gaps.mean()), float(gaps.std())
-        spread = float(jaw.std())
-        if spread < 1e-9:
-            return np.full(jaw.shape, mean)
-        z = (jaw - jaw.mean()) / spread
-        # clipping to the speaker's range narrows the spread: widen the line until it is back
-        k = 1.0
-        for _ in range(20):
-            got = float(np.clip(mean + k * sd * z, lo, hi).std())
-            if got < 1e-12 or abs(got - sd) < 1e-3 * sd:
-                break
-            k = min(k * sd / got, 4.0)
-        return np.clip(mean + k * sd * z, lo, hi)
+    @property
+    def last_want(self) -> np.ndarray | None:
+        """The lip gap the last ``plan`` asked for, per output frame."""
+        return self.mouths.last_want
 
-    def _gap_shift(self, want: np.ndarray, mouth: np.ndarray) -> np.ndarray:
-        """Per output frame, how far (face heights) to move the chosen mouth's lower lip down
-        (+) or up (−) so its gap is the one asked for. Shut lips are left shut (moving a closed
-        lower lip would stretch skin, not open a mouth); a gap is never closed by more than half,
-        which would push lip into lip, nor stretched by more than 60 %, past which the warp folds."""
-        have = self.pool.gap[mouth]
-        d = self.cfg.gap_correction * (want - have)
-        cap = self.cfg.max_gap_shift
-        d = np.clip(d, np.maximum(-0.5 * have, -cap), np.minimum(0.6 * have, cap))
-        d[have <= self._shut_gap] = 0.0
-        return d
+    @property
+    def last_shift(self) -> np.ndarray | None:
+        """The jaw warp of the last ``plan``, per output frame (face heights)."""
+        return self.mouths.last_shift
 
     @functools.cached_property
     def _cut_cost_matrix(self) -> np.ndarray | None:
@@ -314,81 +229,10 @@ class ClipRenderer:
         return self.cfg.cut_weight * jump / natural
 
     # -- drawing ------------------------------------------------------------------------------
-    def _polygon(self, lm: np.ndarray, face_h: float) -> np.ndarray:
-        pts = lm[list(LOWER_OVAL)].copy()
-        # push the chin part down so a lower chin in the background is covered too
-        chin_y = lm[CHIN, 1]
-        below = pts[:, 1] > lm[NOSE_BOTTOM, 1]
-        weight = np.clip((pts[:, 1] - lm[NOSE_BOTTOM, 1]) / max(chin_y - lm[NOSE_BOTTOM, 1], 1.0), 0, 1)
-        pts[below, 1] += self.cfg.chin_margin * face_h * weight[below]
-        return pts
-
     def _composite(self, j: int, k: int, shift: float = 0.0) -> np.ndarray:
-        import cv2
-
-        base = self.pool.frames[j]
         if k == j and abs(shift) < 1e-4:
-            return np.array(base)
-        lm_j, lm_k = self.pool.landmarks[j], self.pool.landmarks[k]
-        A, _ = cv2.estimateAffinePartial2D(lm_k[list(STABLE)], lm_j[list(STABLE)], method=cv2.LMEDS)
-        if A is None:
-            return np.array(base)
-        face_h = float(self._face_h[j])
-        poly_k = self._polygon(lm_k, face_h) @ A[:, :2].T + A[:, 2]
-        poly_j = self._polygon(lm_j, face_h)
-        both = np.vstack([poly_k, poly_j])
-        pad = int(self.cfg.feather * face_h * 2) + 2
-        H, W = base.shape[:2]
-        x0, y0 = np.maximum(np.floor(both.min(0)).astype(int) - pad, 0)
-        x1, y1 = np.minimum(np.ceil(both.max(0)).astype(int) + pad, [W, H])
-        if x1 <= x0 or y1 <= y0:
-            return np.array(base)
-        to_roi = np.array([[1, 0, -x0], [0, 1, -y0]], dtype=np.float64)
-        A_roi = to_roi @ np.vstack([A, [0, 0, 1]])
-        if abs(shift) * face_h < 0.25:  # under a quarter pixel: the plain affine
-            patch = cv2.warpAffine(np.asarray(self.pool.frames[k]), A_roi, (x1 - x0, y1 - y0),
-                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        else:
-            lm_roi = lm_k[:, :2] @ A[:, :2].T + A[:, 2] - [x0, y0]
-            mx, my = self._jaw_maps(lm_roi, shift * face_h, face_h, (y1 - y0, x1 - x0))
-            inv = cv2.invertAffineTransform(A_roi)
-            src_x = inv[0, 0] * mx + inv[0, 1] * my + inv[0, 2]
-            src_y = inv[1, 0] * mx + inv[1, 1] * my + inv[1, 2]
-            patch = cv2.remap(np.asarray(self.pool.frames[k]), src_x.astype(np.float32), src_y.astype(np.float32),
-                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
-        off = np.array([x0, y0])
-        cv2.fillPoly(mask, [np.round(poly_k - off).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
-        cv2.fillPoly(mask, [np.round(poly_j - off).astype(np.int32)], 1.0, lineType=cv2.LINE_AA)
-        ksize = max(3, int(self.cfg.feather * face_h) | 1)
-        mask = cv2.GaussianBlur(mask, (ksize, ksize), 0)[..., None]
-        out = np.array(base)
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        out[y0:y1, x0:x1] = (roi + mask * (patch.astype(np.float32) - roi) + 0.5).astype(np.uint8)
-        return out
-
-    @staticmethod
-    def _jaw_maps(lm: np.ndarray, dy: float, face_h: float, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Backward maps that move the lower lip, chin and jaw down by ``dy`` pixels (up if
-        negative): nothing moves above the upper inner lip, the gap between the lips stretches
-        (or shrinks) evenly, everything from the lower lip to the chin moves by ``dy``, and the
-        move fades out below the chin and towards the cheeks."""
-        h, w = shape
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        top, bottom = float(lm[UPPER_INNER_LIP, 1]), float(lm[LOWER_INNER_LIP, 1])
-        chin = float(lm[CHIN, 1])
-        # vertical profile: 0 above the upper lip, ramps to 1 across the gap, 1 down to the chin,
-        # fades to 0 over a fifth of the face below it
-        ramp = np.clip((ys - top) / max(bottom - top, 1.0), 0.0, 1.0)
-        fade = np.clip(1.0 - (ys - chin) / (0.2 * face_h), 0.0, 1.0)
-        prof = ramp * fade
-        # horizontal: full across the mouth, fading to 0 over a third of the face outside it
-        cx = 0.5 * float(lm[MOUTH_LEFT, 0] + lm[MOUTH_RIGHT, 0])
-        half = 0.5 * abs(float(lm[MOUTH_LEFT, 0] - lm[MOUTH_RIGHT, 0]))
-        across = np.clip(1.0 - (np.abs(xs - cx) - half) / (0.33 * face_h), 0.0, 1.0)
-        weight = prof * across
-        weight = weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no kink at the edges
-        return xs, ys - dy * weight
+            return np.array(self.pool.frames[j])
+        return self.mouths.paint(self.pool.frames[j], self.pool.landmarks[j], float(self._face_h[j]), k, shift)
 
     def _crop(self, frame: np.ndarray, center: np.ndarray, side: float, px: int) -> np.ndarray:
         import cv2

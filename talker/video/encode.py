@@ -25,7 +25,7 @@ DISCLOSURE = "AI-generated with talker (synthetic speech and face motion); not a
 
 @dataclass
 class EncodeOptions:
-    fps: int = FPS
+    fps: float = FPS  # a dub keeps its source's rate (29.97, 24, ...)
     crf: int = 20
     # x264 on a 2-core CPU: "superfast" costs 36 % less CPU than "veryfast" at the same crf with
     # the same picture (PSNR 39.35 vs 39.41 dB on a 512² talking head), for files ~37 % larger.
@@ -83,7 +83,7 @@ def mux(frames: Iterable[np.ndarray], audio: np.ndarray | None, sample_rate: int
     tmp = tempfile.TemporaryDirectory(prefix="talker-mux-")
     try:
         args = ["-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-                "-r", str(opt.fps), "-i", "pipe:0"]
+                "-r", f"{opt.fps:g}", "-i", "pipe:0"]
         if audio is not None:
             wav = write_wav(Path(tmp.name) / "audio.wav", audio, sample_rate)
             args += ["-i", str(wav), "-c:a", "aac", "-b:a", opt.audio_bitrate]
