@@ -204,7 +204,47 @@ def test_what_cannot_be_dubbed_gets_a_message_naming_the_problem(pipe, tmp_path)
                     str(faceless)], check=True)
     with pytest.raises(NoFaceError, match="face"):
         pipe.dub(faceless, tmp_path / "x.mp4", audio=speech)
+    clip = require_shared("fixtures/video/en_man_map_5s.mp4")
+    with pytest.raises(InputError, match="output file is the video"):
+        pipe.dub(clip, clip, audio=speech)
+    with pytest.raises(InputError, match="has no sound"):
+        pipe.dub(clip, tmp_path / "x.mp4", audio=photo)
     assert not list(tmp_path.glob("x*.mp4")) and not list(tmp_path.glob("*.part.*"))
+
+
+def test_a_stream_that_does_not_say_its_length_is_still_held_to_the_limit(pipe, tmp_path):
+    """A raw H.264 stream has no duration in its header: it is counted while it is read."""
+    from talker.media import ffmpeg
+    from talker.request import DubOptions
+
+    raw = tmp_path / "raw.h264"
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-y", "-i",
+                    str(require_shared("fixtures/video/en_man_map_5s.mp4")), "-an", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-f", "h264", str(raw)], check=True)
+    with pytest.raises(InputError, match="longer than"):
+        pipe.dub(raw, tmp_path / "x.mp4", audio=require_shared("fixtures/audio/en_nature_5s.wav"),
+                 options=DubOptions(max_video_seconds=2.0))
+
+
+def test_a_portrait_phone_clip_is_read_upright_at_its_shown_size(tmp_path):
+    """A phone stores a portrait clip as landscape plus a rotation: its frames are decoded upright,
+    so the frame size must be the shown one (else every frame is read as garbage)."""
+    from talker.media import decode, ffmpeg
+    from talker.media.probe import probe
+
+    clip = require_shared("data/talking/en_woman_blonde_suit_7s.mp4")
+    base, rot = tmp_path / "base.mp4", tmp_path / "rot.mp4"
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-y", "-t", "1", "-i", str(clip), "-c", "copy",
+                    str(base)], check=True)
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-y", "-display_rotation:v", "90", "-i", str(base),
+                    "-c", "copy", str(rot)], check=True)
+    info = probe(rot)
+    assert (info.width, info.height) == (1080, 1920)
+    frame = next(decode.iter_frames(rot, 25))
+    upright = next(decode.iter_frames(base, 25))
+    assert frame.shape == (1920, 1080, 3)
+    assert np.abs(np.rot90(upright, 1).astype(int) - frame.astype(int)).mean() < 3 or \
+        np.abs(np.rot90(upright, -1).astype(int) - frame.astype(int)).mean() < 3
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ FADE_FRAMES = 3
 MAX_POSE_DEG = 2.0
 POSE_WEIGHT = 16.0
 PAINT_WIDTH = 0.6
+FALLBACK_POSE_DEG = 3 * MAX_POSE_DEG  # no usable mouth turned within this: the frame passes through
 # a paint whose skin above the lips misses the face's by more than this (mean grey levels after
 # the colour match) is dropped: good paints measured 6-31 on four clips, mouths off the face 45-50
 MAX_MISFIT = 38.0
@@ -76,10 +77,23 @@ class DubRenderer:
         self.mouths: list[np.ndarray] = []  # the bank frames chosen, piece by piece (for measures)
         self.misfits: list[tuple[int, float | None]] = []  # (output frame, misfit) of each painted frame
         self.max_misfit: float | None = MAX_MISFIT
+        self.unposed: set[int] = set()  # output frames with no mouth posed like them: passed through
 
     @property
     def output_size(self) -> tuple[int, int]:
         return self.src.size
+
+    def _fallback(self, shown: np.ndarray, rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per output frame, the usable pool frame posed most like the frame shown (nearer in time
+        breaking near-ties: 0.2° a second), and whether it is posed within ``FALLBACK_POSE_DEG``:
+        where not, the frame passes through (a long video keeps one pool frame in dozens)."""
+        usable = np.flatnonzero(self._allowed) if self._allowed.any() else np.arange(self.src.pool.size)
+        pool_rot = self.bank.motion[:, HEAD_ROTATION][usable]
+        turn = np.degrees(np.abs(rot[:, None, :2] - pool_rot[None, :, :2]).max(-1))
+        far = np.abs(shown[:, None] - self.src.pool[usable][None, :]) / self.src.fps
+        best = np.argmin(turn + 0.2 * far, axis=1)
+        posed = turn[np.arange(shown.size), best] <= FALLBACK_POSE_DEG
+        return usable[best], posed
 
     def render(self, motion: np.ndarray, timeline: Timeline, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """One frame per output frame: ``frames`` are the source frames the timeline shows, in
@@ -93,17 +107,15 @@ class DubRenderer:
             for a in range(0, timeline.frames, PIECE_FRAMES):
                 b = min(timeline.frames, a + PIECE_FRAMES)
                 rot = self.src.motion[src_idx[a:b]][:, HEAD_ROTATION]
-                near = np.clip(np.searchsorted(self.src.pool, src_idx[a:b]), 0, self.src.pool.size - 1)
-                before = np.clip(near - 1, 0, None)
-                closer = np.abs(self.src.pool[before] - src_idx[a:b]) < np.abs(self.src.pool[near] - src_idx[a:b])
-                near = np.where(closer, before, near)  # the pool frame nearest in time: posed as the face is
+                near, posed = self._fallback(src_idx[a:b], rot)
                 mouth = self.bank.choose(motion[a:b], rot, resume=a > 0, allowed=self._allowed, fallback=near)
+                self.unposed.update(int(t) for t in a + np.flatnonzero(~posed))
                 shift = self.bank.last_shift
                 self.mouths.append(mouth)
                 for t in range(a, b):
                     frame = next(it)
                     w, s, k, d = float(weights[t]), int(src_idx[t]), int(mouth[t - a]), float(shift[t - a])
-                    if w <= 0.0 or (self.src.pool[k] == s and abs(d) < 1e-4):
+                    if w <= 0.0 or t in self.unposed or (self.src.pool[k] == s and abs(d) < 1e-4):
                         pending.append((t, frame))
                     else:
                         pending.append((t, pool.submit(self.bank.paint_checked, frame, self.src.landmarks[s],
@@ -113,6 +125,15 @@ class DubRenderer:
                         yield self._settle(pending.popleft())
             while pending:
                 yield self._settle(pending.popleft())
+
+    def painted(self, frames: int) -> np.ndarray:
+        """(frames,) 0 where a paint was dropped (``max_misfit``) or no posed mouth existed, else 1."""
+        out = np.ones(frames)
+        for t, misfit in self.misfits:
+            if misfit is not None and self.max_misfit is not None and misfit > self.max_misfit:
+                out[t] = 0.0
+        out[list(self.unposed)] = 0.0
+        return out
 
     def _settle(self, item) -> np.ndarray:
         t, job = item

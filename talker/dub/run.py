@@ -31,11 +31,16 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
     if (audio is None) == (not has_text):
         raise InputError("Dubbing needs new speech: either an audio file or a text, not both and not neither.",
                          "Give --audio NEW.wav, or --text \"...\" (with --voice to choose the voice).")
+    if Path(output).resolve() == Path(video).resolve():
+        raise InputError("The output file is the video being dubbed.", "Give another output name (-o).")
+    if not has_text:
+        _check_audio(audio, opt)  # before minutes of video analysis, not after
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     gen = opt.speech_options()
     heard = None
     side = ThreadPoolExecutor(1)
+    failed = True
     try:
         if not has_text:  # the user's recording needs nothing from the video: read it meanwhile
             heard = side.submit(_timed, pipe.listen, audio, transcript, gen)
@@ -47,8 +52,10 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
                                                  tracker_backend=ana.tracker_backend, face_model=ana.face_model,
                                                  use_cache=ana.use_cache),
                              progress=lambda f, d: progress(0.02 + 0.4 * f, d))
+        failed = False
     finally:
-        side.shutdown(wait=False, cancel_futures=True)
+        # on a failure the recording's reading is waited for, so it never runs on into the next job
+        side.shutdown(wait=failed, cancel_futures=True)
     timings["source"] = time.perf_counter() - t0
     warnings = list(src.warnings)
     feats = src.reference()
@@ -84,7 +91,7 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
         EncodeOptions(fps=fps, crf=opt.crf, metadata={"talker_mode": "dub"}), num_frames=timeline.frames)
     timings["render_encode"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    weights = blend_weights(timeline, src.usable)
+    weights = blend_weights(timeline, src.usable) * renderer.painted(timeline.frames)
     passed = int((timeline.dubbed & (weights <= 0)).sum())
     if timeline.extended:
         warnings.append(f"The new speech is {timeline.extended / fps:.1f} s longer than the video: the video's last "
@@ -95,6 +102,17 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
                      timings=timings, warnings=warnings, phones=speech.phones, source_frames=src.frames,
                      dubbed_frames=int((weights > 0).sum()), passed_through=passed,
                      extended_frames=timeline.extended)
+
+
+def _check_audio(audio, opt: DubOptions) -> None:
+    from ..media.probe import probe
+
+    info = probe(audio)
+    if not info.has_audio:
+        raise InputError(f"'{Path(audio).name}' has no sound.", "Give the new speech as an audio file (WAV, MP3, M4A…).")
+    if info.duration > opt.max_audio_seconds:
+        raise InputError(f"The new speech is {info.duration:.0f} s long; the limit is {opt.max_audio_seconds:.0f} s.",
+                         "Split it into shorter parts.")
 
 
 def _timed(fn, *args):

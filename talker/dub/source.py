@@ -9,6 +9,7 @@ higher one halved (50/60 → 25/30), as the message says.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -76,6 +77,7 @@ class SourceVideo:
     max_faces: int = 1
     timings: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    _pool_images: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def frames(self) -> int:
@@ -93,7 +95,11 @@ class SourceVideo:
         return mask
 
     def pool_frames(self) -> np.ndarray:
-        return np.load(self.pool_path, mmap_mode="r")
+        """The pool's pictures (P, H, W, 3), memory-mapped once: a cache entry pruned by another
+        job meanwhile stays readable through the open map."""
+        if self._pool_images is None:
+            self._pool_images = np.load(self.pool_path, mmap_mode="r")
+        return self._pool_images
 
     def reference(self, seconds: float = 30.0) -> ReferenceFeatures:
         """The first ``seconds`` as a reference: the speaker's mouth range and voice for the new
@@ -158,17 +164,19 @@ def analyze_source(path: str | Path, config: SourceConfig | None = None, progres
     if cfg.use_cache and (folder / "done").is_file():
         try:
             src = _load(folder, p.name)
-            src.warnings = notes + src.warnings
             os.utime(folder)  # used now: the last to be pruned
+            src.warnings = notes + src.warnings
             return src
-        except Exception:  # noqa: BLE001 - a torn entry is analysed again
+        except Exception:  # noqa: BLE001 - a torn or pruned entry is analysed again
             pass
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "done").unlink(missing_ok=True)
     _prune(folder.parent, keep=KEEP_ANALYSES, spare=folder)
     src = _analyze(p, info, digest, fps, size, cfg, folder, progress)
-    src.warnings = notes + src.warnings
+    src.pool_frames()  # mapped now: a later prune by another job cannot take it away
     if cfg.use_cache:
         _save(src, folder)
+    src.warnings = notes + src.warnings
     return src
 
 
@@ -178,7 +186,10 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    n_est = max(1, int(round((info.duration or 1.0) * fps)) + 2)
+    # a file that does not say how long it is (a browser recording, a raw stream) is sized as the
+    # longest allowed and stopped there
+    n_est = max(1, int(round((info.duration or cfg.max_seconds) * fps)) + 2)
+    limit = int(round(cfg.max_seconds * fps)) + 1
     frame_bytes = size[0] * size[1] * 3
     cap = max(8, min(int(cfg.pool_seconds * fps), cfg.pool_bytes // frame_bytes))
     stride = 2 if cfg.skip_slow else 1
@@ -191,6 +202,10 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
 
     def frames():
         for i, frame in enumerate(decode.iter_frames(p, fps, info=info, size=size)):
+            if i >= limit:
+                raise InputError(f"'{p.name}' is longer than {cfg.max_seconds / 60:.0f} min; at most "
+                                 f"{cfg.max_seconds / 60:.0f} min are dubbed in one request.",
+                                 f"Cut it into parts of up to {cfg.max_seconds / 60:.0f} minutes and dub each.")
             if i % every == 0 and len(kept) < rows:
                 arr[len(kept)] = frame
                 kept.append(i)
@@ -199,9 +214,10 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
             yield frame
 
     try:
-        tr = track_frames(frames(), fps, model_path=cfg.face_model, backend=cfg.tracker_backend,
-                          source_name=p.name, skip_slow=cfg.skip_slow, num_faces=2, threads=2,
-                          smooth=False, face=cfg.face)
+        with contextlib.closing(frames()) as source:
+            tr = track_frames(source, fps, model_path=cfg.face_model, backend=cfg.tracker_backend,
+                              source_name=p.name, skip_slow=cfg.skip_slow, num_faces=2, threads=2,
+                              smooth=False, face=cfg.face)
     except NoFaceError as e:
         arr = None
         tmp.unlink(missing_ok=True)
@@ -217,11 +233,14 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
     kept_arr = np.array([k for k in kept if k < n], dtype=np.int64)
     full = np.load(tmp, mmap_mode="r")
     if kept_arr.size < full.shape[0]:  # fewer frames than the container said: keep only those
-        small = np.lib.format.open_memmap(pool_path, mode="w+", dtype=np.uint8, shape=(kept_arr.size, *full.shape[1:]))
+        tmp_small = private_tmp(folder / "pool-small.npy")
+        small = np.lib.format.open_memmap(tmp_small, mode="w+", dtype=np.uint8,
+                                          shape=(kept_arr.size, *full.shape[1:]))
         small[:] = full[: kept_arr.size]
         small.flush()
         del small, full
         tmp.unlink(missing_ok=True)
+        tmp_small.replace(pool_path)
     else:
         del full
         tmp.replace(pool_path)
@@ -274,10 +293,19 @@ def _usable(tr, lm: np.ndarray, cfg: SourceConfig) -> tuple[np.ndarray, str]:
 
 
 def _prune(root: Path, keep: int, spare: Path) -> None:
+    """Remove the oldest analyses, all but the ``keep - 1`` latest and ``spare`` (``done`` first, so
+    a half-removed entry is never taken for a whole one)."""
     import shutil
 
-    entries = sorted((d for d in root.iterdir() if d.is_dir() and d != spare), key=lambda d: d.stat().st_mtime)
+    def age(d: Path) -> float:
+        try:
+            return d.stat().st_mtime
+        except OSError:  # removed by another job meanwhile
+            return -1.0
+
+    entries = sorted((d for d in root.iterdir() if d.is_dir() and d != spare), key=age)
     for old in entries[: max(0, len(entries) - (keep - 1))]:
+        (old / "done").unlink(missing_ok=True)
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -302,7 +330,10 @@ def _load(folder: Path, name: str) -> SourceVideo:
     meta = json.loads((folder / "meta.json").read_text())
     with np.load(folder / "track.npz") as z:
         arrays = {k: z[k] for k in z.files}
-    return SourceVideo(name=name, content_hash=meta["content_hash"], fps=float(meta["fps"]),
+    images = np.load(folder / "pool.npy", mmap_mode="r")
+    if images.shape[0] != arrays["pool"].size:
+        raise ValueError("torn cache entry")
+    return SourceVideo(_pool_images=images, name=name, content_hash=meta["content_hash"], fps=float(meta["fps"]),
                        size=tuple(meta["size"]), audio=arrays.pop("audio", None),
                        speech_segments=[tuple(s) for s in meta["speech_segments"]], pool_path=folder / "pool.npy",
                        warnings=list(meta["warnings"]), max_faces=int(meta["max_faces"]),

@@ -35,6 +35,7 @@ class MediaInfo:
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
+_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
 _FPS = re.compile(r"([\d.]+)\s*(?:fps|tbr)")
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+).*?, (\d+) Hz, ([^,]+)")
 
@@ -75,11 +76,22 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         h, mi, s = m.groups()
         duration = int(h) * 3600 + int(mi) * 60 + float(s)
     info = {"has_video": False, "has_audio": False}
+    in_video = False  # inside the first video stream's lines (its side data: a phone's rotation)
     for line in text.splitlines():
+        if in_video:
+            if "Stream #" in line:
+                in_video = False
+            else:
+                mr = _ROTATION.search(line)
+                if mr and round(abs(float(mr.group(1)))) % 180 == 90:
+                    # a portrait phone clip: ffmpeg decodes it turned upright, the other way round
+                    info["width"], info["height"] = info["height"], info["width"]
+                    in_video = False
         if not info["has_video"]:
             mv = _VIDEO.search(line)
             if mv and "attached pic" not in line:
                 info.update(has_video=True, video_codec=mv.group(1), width=int(mv.group(2)), height=int(mv.group(3)))
+                in_video = True
                 mf = _FPS.search(line)
                 info["fps"] = float(mf.group(1)) if mf else 0.0
         if not info["has_audio"]:

@@ -252,10 +252,17 @@ def track_frames(
     """
     warnings: list[str] = []
     det = _open_backend(backend, model_path, image_mode, fps, warnings, num_faces, face)
-    more = []
-    if threads > 1 and not image_mode:
-        more = [_open_backend(backend, model_path, image_mode, fps, [], num_faces, face) for _ in range(threads - 1)]
-    spare = _open_backend(backend, model_path, image_mode, fps, [], num_faces, face) if skip_slow else None
+    more: list = []
+    spare = None
+    try:
+        for _ in range(threads - 1 if not image_mode else 0):
+            more.append(_open_backend(backend, model_path, image_mode, fps, [], num_faces, face))
+        if skip_slow:
+            spare = _open_backend(backend, model_path, image_mode, fps, [], num_faces, face)
+    except BaseException:
+        for d in [det, *more]:
+            d.close()
+        raise
     lms, blends, poses, max_faces, size, spent = _detect_all(det, frames, skip_slow, more, spare)
 
     t = len(lms)

@@ -120,6 +120,11 @@ def mux(frames: Iterable[np.ndarray], audio: np.ndarray | None, sample_rate: int
             proc.stdin.close()
         except BrokenPipeError:
             pass
+        except BaseException:  # the frames failed (or were cancelled): no encoder or partial file left
+            proc.kill()
+            proc.wait()
+            tmp_out.unlink(missing_ok=True)
+            raise
         err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         if proc.wait(timeout=600) != 0:
             tmp_out.unlink(missing_ok=True)
