@@ -25,48 +25,12 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
               progress=None) -> DubResult:
     opt = options or DubOptions()
     progress = progress or (lambda f, d: None)
-    if opt.rest not in DUB_RESTS:
-        raise InputError(f"Unknown rest option '{opt.rest}'.", f"Use one of: {', '.join(DUB_RESTS)}.")
-    has_text = bool(text and text.strip())
-    if (audio is None) == (not has_text):
-        raise InputError("Dubbing needs new speech: either an audio file or a text, not both and not neither.",
-                         "Give --audio NEW.wav, or --text \"...\" (with --voice to choose the voice).")
-    if Path(output).resolve() == Path(video).resolve():
-        raise InputError("The output file is the video being dubbed.", "Give another output name (-o).")
-    if not has_text:
-        _check_audio(audio, opt)  # before minutes of video analysis, not after
+    has_text = _check_request(video, output, audio, text, opt)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    gen = opt.speech_options()
-    heard = None
-    side = ThreadPoolExecutor(1)
-    failed = True
-    try:
-        if not has_text:  # the user's recording needs nothing from the video: read it meanwhile
-            heard = side.submit(_timed, pipe.listen, audio, transcript, gen)
-        progress(0.02, "analysing the video")
-        if opt.face not in FACE_CHOICES:
-            raise InputError(f"Unknown face choice '{opt.face}'.", f"Use one of: {', '.join(FACE_CHOICES)}.")
-        ana = pipe.config.analysis  # the tracker and the cache as analysis is told to use them
-        src = analyze_source(video, SourceConfig(max_seconds=opt.max_video_seconds, face=opt.face,
-                                                 tracker_backend=ana.tracker_backend, face_model=ana.face_model,
-                                                 use_cache=ana.use_cache),
-                             progress=lambda f, d: progress(0.02 + 0.4 * f, d))
-        failed = False
-    finally:
-        # on a failure the recording's reading is waited for, so it never runs on into the next job
-        side.shutdown(wait=failed, cancel_futures=True)
-    timings["source"] = time.perf_counter() - t0
-    warnings = list(src.warnings)
+    src, speech, warnings = _source_and_speech(pipe, video, audio, text if has_text else None, transcript, opt,
+                                               progress, timings)
     feats = src.reference()
-
-    progress(0.45, "making the speech" if has_text else "reading the speech")
-    if has_text:
-        speech, timings["speech"] = _timed(pipe.speak, text, feats, gen)
-        warnings += _match_voice(speech, feats, opt)
-    else:
-        speech, timings["speech"] = heard.result()  # its time overlapped the video's analysis
-    warnings += [w for w in speech.warnings if w not in warnings]
 
     t = time.perf_counter()
     fps = src.fps
@@ -102,6 +66,57 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
                      timings=timings, warnings=warnings, phones=speech.phones, source_frames=src.frames,
                      dubbed_frames=int((weights > 0).sum()), passed_through=passed,
                      extended_frames=timeline.extended)
+
+
+def _check_request(video, output, audio, text, opt: DubOptions) -> bool:
+    """Refuse what cannot be done before any work; whether the new speech is a text."""
+    if opt.rest not in DUB_RESTS:
+        raise InputError(f"Unknown rest option '{opt.rest}'.", f"Use one of: {', '.join(DUB_RESTS)}.")
+    if opt.face not in FACE_CHOICES:
+        raise InputError(f"Unknown face choice '{opt.face}'.", f"Use one of: {', '.join(FACE_CHOICES)}.")
+    has_text = bool(text and text.strip())
+    if (audio is None) == (not has_text):
+        raise InputError("Dubbing needs new speech: either an audio file or a text, not both and not neither.",
+                         "Give --audio NEW.wav, or --text \"...\" (with --voice to choose the voice).")
+    if Path(output).resolve() == Path(video).resolve():
+        raise InputError("The output file is the video being dubbed.", "Give another output name (-o).")
+    if not has_text:
+        _check_audio(audio, opt)  # before minutes of video analysis, not after
+    return has_text
+
+
+def _source_and_speech(pipe, video, audio, text, transcript, opt: DubOptions, progress, timings: dict):
+    """The video analysed and the new speech: a recording is read while the video is analysed (it
+    needs nothing from it); a text is spoken after, in a voice chosen for the video's speaker."""
+    gen = opt.speech_options()
+    t0 = time.perf_counter()
+    heard = None
+    side = ThreadPoolExecutor(1)
+    failed = True
+    try:
+        if text is None:
+            heard = side.submit(_timed, pipe.listen, audio, transcript, gen)
+        progress(0.02, "analysing the video")
+        ana = pipe.config.analysis  # the tracker and the cache as analysis is told to use them
+        src = analyze_source(video, SourceConfig(max_seconds=opt.max_video_seconds, face=opt.face,
+                                                 tracker_backend=ana.tracker_backend, face_model=ana.face_model,
+                                                 use_cache=ana.use_cache),
+                             progress=lambda f, d: progress(0.02 + 0.4 * f, d))
+        failed = False
+    finally:
+        # on a failure the recording's reading is waited for, so it never runs on into the next job
+        side.shutdown(wait=failed, cancel_futures=True)
+    timings["source"] = time.perf_counter() - t0
+    warnings = list(src.warnings)
+    progress(0.45, "reading the speech" if text is None else "making the speech")
+    if text is None:
+        speech, timings["speech"] = heard.result()  # its time overlapped the video's analysis
+    else:
+        feats = src.reference()
+        speech, timings["speech"] = _timed(pipe.speak, text, feats, gen)
+        warnings += _match_voice(speech, feats, opt)
+    warnings += [w for w in speech.warnings if w not in warnings]
+    return src, speech, warnings
 
 
 def _check_audio(audio, opt: DubOptions) -> None:

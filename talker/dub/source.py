@@ -230,20 +230,7 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
     arr = None
     timings["decode_track"] = time.perf_counter() - t
     n = tr.num_frames
-    kept_arr = np.array([k for k in kept if k < n], dtype=np.int64)
-    full = np.load(tmp, mmap_mode="r")
-    if kept_arr.size < full.shape[0]:  # fewer frames than the container said: keep only those
-        tmp_small = private_tmp(folder / "pool-small.npy")
-        small = np.lib.format.open_memmap(tmp_small, mode="w+", dtype=np.uint8,
-                                          shape=(kept_arr.size, *full.shape[1:]))
-        small[:] = full[: kept_arr.size]
-        small.flush()
-        del small, full
-        tmp.unlink(missing_ok=True)
-        tmp_small.replace(pool_path)
-    else:
-        del full
-        tmp.replace(pool_path)
+    kept_arr = _finish_pool(tmp, pool_path, np.array([k for k in kept if k < n], dtype=np.int64))
     warnings = list(tr.warnings)
     if tr.face_ratio < 0.05:
         raise NoFaceError(f"A face was found in only {tr.face_ratio:.0%} of the frames of '{p.name}'.",
@@ -253,6 +240,35 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
     if why:
         warnings.append(why)
     t = time.perf_counter()
+    audio, segments = _source_audio(p, info, n, fps)
+    timings["audio"] = time.perf_counter() - t
+    return SourceVideo(name=p.name, content_hash=digest, fps=fps, size=size, landmarks=lm,
+                       motion=tr.motion.astype(np.float32), detected=tr.detected, gap=tr.mouth_gap.astype(np.float32),
+                       usable=usable, audio=audio, speech_segments=segments, pool=kept_arr, pool_path=pool_path,
+                       warnings=warnings, max_faces=tr.max_faces, timings=timings,
+                       info={"width": info.width, "height": info.height, "fps": info.fps, "duration": info.duration})
+
+
+def _finish_pool(tmp: Path, pool_path: Path, kept: np.ndarray) -> np.ndarray:
+    """Move the pool's pictures into place (only ``kept``'s rows, when fewer frames came than the
+    container said); the source frames they are."""
+    full = np.load(tmp, mmap_mode="r")
+    if kept.size < full.shape[0]:
+        tmp_small = private_tmp(pool_path.with_name("pool-small.npy"))
+        small = np.lib.format.open_memmap(tmp_small, mode="w+", dtype=np.uint8, shape=(kept.size, *full.shape[1:]))
+        small[:] = full[: kept.size]
+        small.flush()
+        del small, full
+        tmp.unlink(missing_ok=True)
+        tmp_small.replace(pool_path)
+    else:
+        del full
+        tmp.replace(pool_path)
+    return kept
+
+
+def _source_audio(p: Path, info, n: int, fps: float):
+    """The video's sound at SAMPLE_RATE, exactly ``n`` frames long, and its speech segments."""
     audio, segments = None, []
     if info.has_audio:
         audio = decode.read_audio(p, SAMPLE_RATE, info=info)
@@ -260,12 +276,7 @@ def _analyze(p: Path, info, digest: str, fps: float, size: tuple[int, int], cfg:
         audio = np.pad(audio[:want], (0, max(0, want - audio.size))).astype(np.float32)
         if loudness.rms_dbfs(audio) > -55.0:
             segments = [(s.start, s.end) for s in vad.speech_segments(audio, SAMPLE_RATE)]
-    timings["audio"] = time.perf_counter() - t
-    return SourceVideo(name=p.name, content_hash=digest, fps=fps, size=size, landmarks=lm,
-                       motion=tr.motion.astype(np.float32), detected=tr.detected, gap=tr.mouth_gap.astype(np.float32),
-                       usable=usable, audio=audio, speech_segments=segments, pool=kept_arr, pool_path=pool_path,
-                       warnings=warnings, max_faces=tr.max_faces, timings=timings,
-                       info={"width": info.width, "height": info.height, "fps": info.fps, "duration": info.duration})
+    return audio, segments
 
 
 def _usable(tr, lm: np.ndarray, cfg: SourceConfig) -> tuple[np.ndarray, str]:
