@@ -74,7 +74,6 @@ class DubRenderer:
                                                                   width=PAINT_WIDTH))
         self._allowed = source.usable[pool]
         self._face_h = face_heights(source.landmarks)
-        self.mouths: list[np.ndarray] = []  # the bank frames chosen, piece by piece (for measures)
         self.misfits: list[tuple[int, float | None]] = []  # (output frame, misfit) of each painted frame
         self.max_misfit: float | None = MAX_MISFIT
         self.unposed: set[int] = set()  # output frames with no mouth posed like them: passed through
@@ -111,7 +110,6 @@ class DubRenderer:
                 mouth = self.bank.choose(motion[a:b], rot, resume=a > 0, allowed=self._allowed, fallback=near)
                 self.unposed.update(int(t) for t in a + np.flatnonzero(~posed))
                 shift = self.bank.last_shift
-                self.mouths.append(mouth)
                 for t in range(a, b):
                     frame = next(it)
                     w, s, k, d = float(weights[t]), int(src_idx[t]), int(mouth[t - a]), float(shift[t - a])

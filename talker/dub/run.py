@@ -11,6 +11,7 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE
 from ..errors import InputError, TalkerError
+from ..motion.code import HEAD
 from ..motion.visemes import MOUTH_COLS
 from ..request import DUB_RESTS, DubOptions, DubResult
 from ..tracking.tracker import FACE_CHOICES
@@ -28,9 +29,8 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
     has_text = _check_request(video, output, audio, text, opt)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    src, speech, warnings = _source_and_speech(pipe, video, audio, text if has_text else None, transcript, opt,
-                                               progress, timings)
-    feats = src.reference()
+    src, feats, speech, warnings = _source_and_speech(pipe, video, audio, text if has_text else None, transcript,
+                                                      opt, progress, timings)
 
     t = time.perf_counter()
     fps = src.fps
@@ -108,15 +108,15 @@ def _source_and_speech(pipe, video, audio, text, transcript, opt: DubOptions, pr
         side.shutdown(wait=failed, cancel_futures=True)
     timings["source"] = time.perf_counter() - t0
     warnings = list(src.warnings)
+    feats = src.reference()
     progress(0.45, "reading the speech" if text is None else "making the speech")
     if text is None:
         speech, timings["speech"] = heard.result()  # its time overlapped the video's analysis
     else:
-        feats = src.reference()
         speech, timings["speech"] = _timed(pipe.speak, text, feats, gen)
         warnings += _match_voice(speech, feats, opt)
     warnings += [w for w in speech.warnings if w not in warnings]
-    return src, speech, warnings
+    return src, feats, speech, warnings
 
 
 def _check_audio(audio, opt: DubOptions) -> None:
@@ -151,7 +151,7 @@ def _match_voice(speech, feats, opt: DubOptions) -> list[str]:
 
 
 def _head_speed(src: SourceVideo) -> np.ndarray:
-    rot = src.motion[:, 51:57].astype(np.float64)
+    rot = src.motion[:, HEAD].astype(np.float64)
     step = np.zeros(src.frames)
     if src.frames > 1:
         step[1:] = np.linalg.norm(np.diff(rot, axis=0), axis=1)

@@ -26,7 +26,7 @@ from ..media.probe import check_file, probe
 from ..motion.code import HEAD_ROTATION
 from ..paths import cache_dir, private_tmp
 from ..reference.cache import content_hash
-from ..reference.features import ReferenceFeatures
+from ..reference.features import ReferenceFeatures, segments_mask
 from ..render.base import even_size
 from ..render.mouth import face_heights
 
@@ -89,10 +89,7 @@ class SourceVideo:
 
     @property
     def speaking(self) -> np.ndarray:
-        mask = np.zeros(self.frames, bool)
-        for a, b in self.speech_segments:
-            mask[int(a * self.fps): int(np.ceil(b * self.fps))] = True
-        return mask
+        return segments_mask(self.speech_segments, self.fps, self.frames)
 
     def pool_frames(self) -> np.ndarray:
         """The pool's pictures (P, H, W, 3), memory-mapped once: a cache entry pruned by another

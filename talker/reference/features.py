@@ -16,6 +16,14 @@ ANALYSIS_VERSION = 3  # 2: mouth_gap; 3: audio on the file clock (late audio is 
 READABLE_VERSIONS = (1, 2, 3)  # a version-1 template still loads; it lacks mouth_gap
 
 
+def segments_mask(segments, fps: float, frames: int) -> np.ndarray:
+    """(frames,) bool: the frames inside ``segments`` ((start, end) seconds)."""
+    mask = np.zeros(frames, bool)
+    for a, b in segments or []:
+        mask[int(a * fps): int(np.ceil(b * fps))] = True
+    return mask
+
+
 @dataclass
 class ReferenceFeatures:
     source: str  # file name of the clip or photo (no directories: it is shown to users)
@@ -56,10 +64,7 @@ class ReferenceFeatures:
     @property
     def speaking(self) -> np.ndarray:
         """(frames,) bool: the frames inside the speech segments (all False without speech)."""
-        mask = np.zeros(self.frames, bool)
-        for a, b in self.speech_segments or []:
-            mask[int(a * self.fps): int(np.ceil(b * self.fps))] = True
-        return mask
+        return segments_mask(self.speech_segments, self.fps, self.frames)
 
     @property
     def face_ratio(self) -> float:

@@ -137,14 +137,15 @@ class MouthBank:
         rot_t = np.asarray(rotation, dtype=np.float64) / self.rot_scale
         rot = self.motion[:, HEAD_ROTATION] / self.rot_scale
         mu += self.cfg.mouth_pose_weight * ((rot_t[:, None, :] - rot[None, :, :]) ** 2).sum(-1)
+        barred = np.zeros(mu.shape, dtype=bool)  # frames that may not be chosen at each output frame
         if allowed is not None and not allowed.all() and allowed.any():
-            mu[:, ~allowed] += 1e6
+            barred[:, ~allowed] = True
         if self.cfg.max_pose_deg is not None:
             turn = np.abs(np.asarray(rotation, dtype=np.float64)[:, None, :2] - self.motion[None, :, HEAD_ROTATION][..., :2])
-            mu += 1e6 * (turn.max(-1) > np.radians(self.cfg.max_pose_deg))
+            barred |= turn.max(-1) > np.radians(self.cfg.max_pose_deg)
         if fallback is not None:
-            rows = np.arange(mu.shape[0])
-            mu[rows, fallback] = np.minimum(mu[rows, fallback], mu[rows, fallback] % 1e6)
+            barred[np.arange(mu.shape[0]), fallback] = False
+        mu[barred] += 1e6
         mouth, self._state = viterbi_path(mu, self.cfg.mouth_costs, start=self._state if resume else None,
                                           return_state=True, settle=settle, end_cost=end_cost)
         self.last_want = want
