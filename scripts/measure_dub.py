@@ -42,21 +42,41 @@ CLIPS = [
 TEXT = ("Good morning, everyone. Before we begin, maybe one quick update: the numbers from last week came back "
         "better than expected, so thank you all for your patience.")
 def pose_follow(src_path: Path, out_path: Path, fps: float, size) -> dict:
+    """Pearson r, RMS difference and the source's spread of yaw and pitch, tracked the same way on
+    source and output: MediaPipe's face transform ("pose_*") and a fit to the rigid points alone
+    ("rigid_*": forehead, nose bridge, eye corners, cheekbones; ``tracking.geometry``), plus how
+    much the transform's pitch follows the mouth in the source itself ("source_pitch_mouth_r": r
+    of its difference from the rigid pitch with jawOpen)."""
     from talker.media import decode
-    from talker.motion.code import HEAD_ROTATION
+    from talker.motion.code import HEAD_ROTATION, index
+    from talker.tracking.geometry import head_pose_from_landmarks
     from talker.tracking.tracker import track_frames
 
     a = track_frames(decode.iter_frames(src_path, fps, size=size), fps, smooth=False)
     b = track_frames(decode.iter_frames(out_path, fps), fps, smooth=False)
     n = min(a.num_frames, b.num_frames)
     ok = a.detected[:n] & b.detected[:n]
-    ra, rb = a.motion[:n, HEAD_ROTATION][ok], b.motion[:n, HEAD_ROTATION][ok]
-    r = [float(np.corrcoef(ra[:, k], rb[:, k])[0, 1]) for k in (0, 1)]
-    rms = np.degrees(np.sqrt(((ra - rb) ** 2).mean(0)))
-    sd = np.degrees(ra.std(0))
-    return {"pose_r_pitch": round(r[0], 4), "pose_r_yaw": round(r[1], 4), "pose_rms_deg_pitch": round(float(rms[0]), 3),
-            "pose_rms_deg_yaw": round(float(rms[1]), 3), "source_sd_deg_pitch": round(float(sd[0]), 3),
-            "source_sd_deg_yaw": round(float(sd[1]), 3)}
+    w, h = size
+
+    def rigid(tr):
+        return np.array([head_pose_from_landmarks(lm, w, h)[:2] for lm in tr.landmarks[:n][ok]])
+
+    out = {}
+    for name, ra, rb in (("pose", a.motion[:n, HEAD_ROTATION][ok][:, :2], b.motion[:n, HEAD_ROTATION][ok][:, :2]),
+                         ("rigid", rigid(a), rigid(b))):
+        r = [float(np.corrcoef(ra[:, k], rb[:, k])[0, 1]) for k in (0, 1)]
+        rms = np.degrees(np.sqrt(((ra - rb) ** 2).mean(0)))
+        sd = np.degrees(ra.std(0))
+        out.update({f"{name}_r_pitch": round(r[0], 4), f"{name}_r_yaw": round(r[1], 4),
+                    f"{name}_rms_deg_pitch": round(float(rms[0]), 3), f"{name}_rms_deg_yaw": round(float(rms[1]), 3),
+                    f"{name}_source_sd_deg_pitch": round(float(sd[0]), 3),
+                    f"{name}_source_sd_deg_yaw": round(float(sd[1]), 3)})
+        if name == "rigid":
+            pull = a.motion[:n, HEAD_ROTATION][ok][:, 0] - ra[:, 0]
+            jaw = a.motion[:n, index("jawOpen")][ok]
+            out["source_pitch_mouth_r"] = round(float(np.corrcoef(pull, jaw)[0, 1]), 3)
+    out["source_sd_deg_pitch"], out["source_sd_deg_yaw"] = out["pose_source_sd_deg_pitch"], out["pose_source_sd_deg_yaw"]
+    return out
 
 
 def sheets(out_path: Path, folder: Path, stem: str, src) -> None:
@@ -92,7 +112,11 @@ def main() -> int:
     ap.add_argument("out")
     ap.add_argument("--clips", type=int, default=len(CLIPS))
     ap.add_argument("--modes", default="audio,text")
+    ap.add_argument("--pose-only", action="store_true",
+                    help="measure the head pose of the outputs already in OUT again (no new dubs)")
     args = ap.parse_args()
+    if args.pose_only:
+        return _pose_again(Path(args.out))
     from talker.dub.source import analyze_source
     from talker.eval.dub import outside_mouth_psnr
     from talker.eval.report import evaluate
@@ -138,13 +162,29 @@ def main() -> int:
             (folder / "results.json").write_text(json.dumps(results, indent=1))
     cols = ["clip", "mode", "seconds", "bilabial_closed", "bilabial_auc", "av_offset_frames", "identity_distance",
             "psnr_outside_min", "psnr_outside_mean", "pose_r_yaw", "pose_r_pitch", "pose_rms_deg_yaw",
-            "pose_rms_deg_pitch", "source_sd_deg_yaw", "source_sd_deg_pitch", "wer", "passed_through"]
+            "pose_rms_deg_pitch", "rigid_r_yaw", "rigid_r_pitch", "rigid_rms_deg_yaw", "rigid_rms_deg_pitch",
+            "source_sd_deg_yaw", "source_sd_deg_pitch", "source_pitch_mouth_r", "wer", "passed_through"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in results:
         lines.append("| " + " | ".join(str(r.get(c)) for c in cols) + " |")
     table = "\n".join(lines)
     print(table)
     (folder / "table.md").write_text(table + "\n")
+    return 0
+
+
+def _pose_again(folder: Path) -> int:
+    from talker.dub.source import analyze_source
+
+    results = json.loads((folder / "results.json").read_text())
+    for row in results:
+        clip = next(SHARED / c for c in CLIPS if c.endswith("/" + row["clip"]))
+        src = analyze_source(clip)
+        row.update(pose_follow(clip, folder / f"{clip.stem}__{row['mode']}.mp4", src.fps, src.size))
+        print(json.dumps({k: row[k] for k in ("clip", "mode", "pose_r_yaw", "pose_r_pitch", "rigid_r_yaw",
+                                              "rigid_r_pitch", "rigid_rms_deg_yaw", "rigid_rms_deg_pitch",
+                                              "source_pitch_mouth_r")}), flush=True)
+    (folder / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 
 

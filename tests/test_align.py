@@ -99,3 +99,41 @@ def test_align_printing_fixture():
     # Text that cannot fit the audio is a typed error, not a pocketsphinx crash.
     with pytest.raises(AlignmentError):
         align(audio[: sr // 2], sr, PRINTING)
+
+
+@pytest.mark.slow
+def test_a_long_recording_is_aligned_piece_by_piece_like_one_piece():
+    """Over LONG_SECONDS the recording is cut in its pauses and the transcript shared out by what
+    each piece is heard to say; the timings must be those of aligning it whole."""
+    from talker.align.long import LONG_SECONDS
+    from talker.align.phones import _align_english
+    from talker.media.decode import read_audio
+
+    sr = 16000
+    printing = read_audio(require_shared("fixtures/audio/en_printing_10s.wav"), sr)
+    nature = read_audio(require_shared("fixtures/audio/en_nature_5s.wav"), sr)
+    nature_text = "Some call me nature, others call me mother nature."
+    parts, texts, starts, t = [], [], [], 0.0
+    for k in range(4):  # pauses of different lengths, so the pieces do not fall on a pattern
+        for clip, text in ((printing, PRINTING), (nature, nature_text)):
+            starts.append((t, text.split()[0].strip(",").lower()))
+            gap = np.zeros(int(sr * (0.3 + 0.15 * k)), np.float32)
+            parts += [clip, gap]
+            texts.append(text)
+            t += (clip.size + gap.size) / sr
+    audio = np.concatenate(parts)
+    transcript = " ".join(texts)
+    assert audio.size / sr > LONG_SECONDS
+    pieces = align(audio, sr, transcript, "en")
+    whole = _align_english(audio, sr, transcript)
+    assert "piece by piece" in pieces.method and "piece" not in whole.method
+    assert [w.text for w in pieces.words] == [w.text for w in whole.words] == [w for w, _ in english_words(transcript)]
+    diff = np.abs([a.start - b.start for a, b in zip(pieces.words, whole.words, strict=True)])
+    assert np.percentile(diff, 95) <= 0.03 and diff.max() <= 0.15
+    # every clip's first word where the clip was put, as far into it as when the clip is aligned alone
+    lead = {"printing": align(printing, sr, PRINTING).words[0].start,
+            "some": align(nature, sr, nature_text).words[0].start}
+    firsts = [w for w in pieces.words if w.source in ("Printing,", "Some")]
+    assert len(firsts) == len(starts)
+    for w, (t0, word) in zip(firsts, starts, strict=True):
+        assert w.text == word and abs(w.start - (t0 + lead[word])) <= 0.06

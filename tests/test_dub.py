@@ -326,3 +326,36 @@ def test_the_cache_keeps_only_the_latest_video_analyses(tmp_path):
     new.mkdir()
     _prune(tmp_path, keep=6, spare=new)
     assert sorted(d.name for d in tmp_path.iterdir()) == ["a3", "a4", "a5", "a6", "a7", "new"]
+
+
+@pytest.mark.slow
+def test_frames_with_something_in_front_of_the_mouth_pass_through_unchanged(pipe, tmp_path):
+    """A dark microphone held over the mouth for a second: the tracker still finds the face (and
+    guesses a mouth under it), but those frames are the source's; elsewhere the mouth is dubbed."""
+    from talker.dub.source import analyze_source
+    from talker.media import ffmpeg
+    from talker.render.mouth import face_heights
+    from talker.request import DubOptions
+
+    clip = require_shared("fixtures/video/en_woman_flag_8s.mp4")
+    speech = require_shared("fixtures/audio/en_nature_5s.wav")
+    src = analyze_source(clip)
+    lm = src.landmarks[50:75]
+    fh = float(np.median(face_heights(lm)))
+    cx = float(np.median(lm[:, [61, 291], 0].mean(1)))
+    cy = float(np.median(lm[:, 17, 1])) + 0.02 * fh  # just under the lower lip, over the chin
+    w, h = int(0.34 * fh), int(0.2 * fh)
+    covered = tmp_path / "mic.mp4"
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(clip), "-vf",
+                    f"drawbox=x={int(cx - w / 2)}:y={int(cy - h / 2)}:w={w}:h={h}:color=0x46464B:t=fill:"
+                    "enable='between(t,2,3)'", "-c:v", "libx264", "-crf", "12", "-c:a", "copy", str(covered)],
+                   check=True)
+    out = tmp_path / "dub.mp4"
+    res = pipe.dub(covered, out, audio=speech, transcript=NATURE, options=DubOptions(label=False))
+    assert any("in front of the mouth" in m for m in res.warnings), res.warnings
+    assert res.passed_through >= 20
+    a = _frames(covered, 25)
+    b = _frames(out, 25)
+    for t in range(52, 74):  # inside the covered second, clear of its edges
+        assert _psnr(a[t], b[t]) >= 40.0, t
+    assert np.median([_psnr(a[t], b[t]) for t in range(10, 40)]) < 45  # elsewhere the mouth is dubbed

@@ -328,8 +328,10 @@ def _run_alignment(pcm: bytes, spoken: list[tuple[str, str]], wide: bool):
 _SKIP = {"<s>", "</s>", "<sil>", "[NOISE]", "+NSN+", "+SPN+"}
 
 
-def _align_english(audio: np.ndarray, sample_rate: int, transcript: str) -> Alignment:
-    spoken = english_words(transcript)
+def _align_english(audio: np.ndarray, sample_rate: int, transcript: str,
+                   spoken: list[tuple[str, str]] | None = None) -> Alignment:
+    """``spoken``: the transcript's words when the caller already has them (a piece of a long one)."""
+    spoken = english_words(transcript) if spoken is None else spoken
     if not spoken:
         raise AlignmentError("The transcript has no words to align.", "Give the text that is spoken.")
     pcm, duration = _to_pcm16(audio, sample_rate)
@@ -522,6 +524,10 @@ def align(audio: np.ndarray, sample_rate: int, transcript: str, language: str | 
         raise AlignmentError("No transcript was given to align.", "Give the text that is spoken.")
     lang = _lang(language, transcript)
     if lang == "en":
+        from .long import LONG_SECONDS, align_long
+
+        if np.asarray(audio).shape[0] > LONG_SECONDS * sample_rate:
+            return align_long(audio, sample_rate, transcript)
         return _align_english(audio, sample_rate, transcript)
     if lang == "zh":
         return _align_mandarin(audio, sample_rate, transcript, asr_words)

@@ -57,14 +57,27 @@ def plan_pieces(path: str | Path, sample_rate: int, fps: float, *, piece_seconds
     for _, x in _blocks(path, samples, sample_rate):
         peak = max(peak, float(np.abs(x).max()) if x.size else 0.0)
         sumsq += float(np.square(x, dtype=np.float64).sum())
-        n = x.size // hop
-        parts.append(np.sqrt(np.mean(np.square(x[: n * hop].reshape(n, hop), dtype=np.float64), axis=1)).astype(np.float32))
+        parts.append(_energy(x, hop))
     energy = np.concatenate(parts) if parts else energy
     rms = 20 * np.log10(max(np.sqrt(sumsq / max(samples, 1)), 1e-12))
     plan = AudioPieces(path, sample_rate, samples, rms_dbfs=rms)
     plan.gain = _gain(path, samples, sample_rate, peak)
     plan.cuts = _cuts(energy, hop, samples, sample_rate, fps, piece_seconds, first_seconds)
     return plan
+
+
+def quiet_cuts(audio: np.ndarray, sample_rate: int, piece_seconds: float) -> list[tuple[int, int]]:
+    """[start, end) samples of pieces up to ``piece_seconds`` long of an in-memory recording, each
+    cut in the quietest moment of the last half of its allowed length (on a 10 ms boundary)."""
+    hop = max(1, int(_HOP_S * sample_rate))
+    x = np.asarray(audio, dtype=np.float32)
+    return _cuts(_energy(x, hop), hop, x.size, sample_rate, 1 / _HOP_S, piece_seconds, None)
+
+
+def _energy(x: np.ndarray, hop: int) -> np.ndarray:
+    """RMS of each whole ``hop`` of ``x`` (the incomplete tail is left out; blocks are whole hops)."""
+    n = x.size // hop
+    return np.sqrt(np.mean(np.square(x[: n * hop].reshape(n, hop), dtype=np.float64), axis=1)).astype(np.float32)
 
 
 def _gain(path: Path, samples: int, sample_rate: int, peak: float) -> float:

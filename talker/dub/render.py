@@ -3,7 +3,7 @@
 The mouths come from the source itself (``MouthBank`` over the frames kept in ``SourceVideo.pool``),
 chosen for the new speech's mouth shapes and each frame's head pose, so teeth, lips and light
 are the speaker's own. A frame that may not be changed (no face, turned away, too small, past
-the new speech) passes through untouched; the new mouth fades in and out over ``FADE_FRAMES``
+the new speech, something in front of the mouth) passes through untouched; the new mouth fades in and out over ``FADE_FRAMES``
 next to such frames, so it never pops.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..motion.code import HEAD_ROTATION
 from ..render.mouth import MouthBank, MouthConfig, face_heights
+from .occlusion import MAX_RISE, STAY_RISE, foreign_share
 from .source import SourceVideo
 from .timeline import Timeline
 
@@ -36,6 +37,7 @@ FALLBACK_POSE_DEG = 3 * MAX_POSE_DEG  # no usable mouth turned within this: the 
 MAX_MISFIT = 38.0
 PIECE_FRAMES = 750  # mouths are chosen this many frames at a time (memory stays flat)
 PAINT_THREADS = 2
+USUAL_SAMPLES = 120  # pool frames whose skin around the mouth sets the video's usual (``occlusion``)
 
 
 def blend_weights(timeline: Timeline, usable: np.ndarray, fade: int = FADE_FRAMES) -> np.ndarray:
@@ -77,6 +79,49 @@ class DubRenderer:
         self.misfits: list[tuple[int, float | None]] = []  # (output frame, misfit) of each painted frame
         self.max_misfit: float | None = MAX_MISFIT
         self.unposed: set[int] = set()  # output frames with no mouth posed like them: passed through
+        self.covered: set[int] = set()  # output frames with something in front of the mouth: passed through
+        self._covering = False
+        self.usual_share = self._usual_share()
+
+    def _usual_share(self) -> float:
+        """The video's usual ``foreign_share`` (median over pool frames spread through it); pool
+        frames well over it show a covered mouth and are never painted from."""
+        idx = np.flatnonzero(self._allowed)
+        self._pool_cover: dict[int, bool] = {}
+        if idx.size == 0:
+            return float("nan")
+        idx = idx[np.linspace(0, idx.size - 1, min(USUAL_SAMPLES, idx.size)).astype(int)]
+        frames = self.bank.frames
+        shares = np.array([foreign_share(np.asarray(frames[k]), self.bank.landmarks[k], float(self.bank.face_h[k]))
+                           for k in idx])
+        usual = float(np.nanmedian(shares)) if np.isfinite(shares).any() else float("nan")
+        covered = shares > usual + MAX_RISE
+        self._pool_cover = dict(zip(idx.tolist(), covered.tolist(), strict=True))
+        self._allowed = self._allowed.copy()
+        self._allowed[idx[covered]] = False
+        return usual
+
+    def _share(self, frame: np.ndarray, s: int) -> float:
+        """Source frame ``s``'s ``foreign_share`` less the video's usual (NaN when unknown)."""
+        if not np.isfinite(self.usual_share):
+            return float("nan")
+        return foreign_share(frame, self.src.landmarks[s], float(self._face_h[s])) - self.usual_share
+
+    def _pool_covered(self, k: int) -> bool:
+        """Whether pool frame ``k``'s mouth is covered (measured once; the sampled ones at start)."""
+        if k not in self._pool_cover:
+            share = foreign_share(np.asarray(self.bank.frames[k]), self.bank.landmarks[k], float(self.bank.face_h[k]))
+            self._pool_cover[k] = bool(np.isfinite(share) and share > self.usual_share + MAX_RISE)
+        return self._pool_cover[k]
+
+    def _paint(self, frame: np.ndarray, s: int, k: int, d: float, w: float):
+        """(painted frame or None where the chosen mouth is itself covered, misfit, rise)."""
+        if self._pool_covered(k):
+            return None, None, float("nan")
+        rise = self._share(frame, s)
+        out, misfit = self.bank.paint_checked(frame, self.src.landmarks[s], float(self._face_h[s]), k, d, alpha=w,
+                                              match_colour=True, max_misfit=self.max_misfit)
+        return out, misfit, rise
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -114,29 +159,37 @@ class DubRenderer:
                     frame = next(it)
                     w, s, k, d = float(weights[t]), int(src_idx[t]), int(mouth[t - a]), float(shift[t - a])
                     if w <= 0.0 or t in self.unposed or (self.src.pool[k] == s and abs(d) < 1e-4):
-                        pending.append((t, frame))
+                        pending.append((t, frame, None))
                     else:
-                        pending.append((t, pool.submit(self.bank.paint_checked, frame, self.src.landmarks[s],
-                                                       float(self._face_h[s]), k, d, alpha=w, match_colour=True,
-                                                       max_misfit=self.max_misfit)))
+                        pending.append((t, frame, pool.submit(self._paint, frame, s, k, d, w)))
                     while len(pending) > 3 * PAINT_THREADS:
                         yield self._settle(pending.popleft())
             while pending:
                 yield self._settle(pending.popleft())
 
     def painted(self, frames: int) -> np.ndarray:
-        """(frames,) 0 where a paint was dropped (``max_misfit``) or no posed mouth existed, else 1."""
+        """(frames,) 0 where a paint was dropped (``max_misfit``), no posed mouth existed or the
+        mouth was covered, else 1."""
         out = np.ones(frames)
         for t, misfit in self.misfits:
             if misfit is not None and self.max_misfit is not None and misfit > self.max_misfit:
                 out[t] = 0.0
-        out[list(self.unposed)] = 0.0
+        out[list(self.unposed | self.covered)] = 0.0
         return out
 
     def _settle(self, item) -> np.ndarray:
-        t, job = item
-        if isinstance(job, np.ndarray):
-            return job
-        frame, misfit = job.result()
+        """The output frame ``t``, in order: the paint, or the source frame where the mouth is
+        covered. Covered starts where the skin around the mouth rises ``MAX_RISE`` over the usual
+        and lasts while it stays ``STAY_RISE`` over it (an object held still while the head moves
+        covers more or less of it)."""
+        t, frame, job = item
+        if job is None:
+            return frame
+        out, misfit, rise = job.result()
+        if np.isfinite(rise):
+            self._covering = rise > (STAY_RISE if self._covering else MAX_RISE)
+        if out is None or self._covering:
+            self.covered.add(t)
+            return frame
         self.misfits.append((t, misfit))
-        return frame
+        return out

@@ -57,6 +57,9 @@ def dub_video(pipe, video: str | Path, output: str | Path, *, audio: str | Path 
     timings["total"] = time.perf_counter() - t0
     weights = blend_weights(timeline, src.usable) * renderer.painted(timeline.frames)
     passed = int((timeline.dubbed & (weights <= 0)).sum())
+    if renderer.covered:
+        warnings.append(f"{len(renderer.covered)} frames with something in front of the mouth (a hand, a "
+                        "microphone) pass through unchanged.")
     if timeline.extended:
         warnings.append(f"The new speech is {timeline.extended / fps:.1f} s longer than the video: the video's last "
                         "seconds play on back and forth.")
