@@ -207,29 +207,3 @@ def test_fill_gaps_numbers():
     # nothing detected: unchanged, all flagged
     out, flagged = fill_gaps(vals, np.zeros(9, bool))
     assert flagged.all() and np.array_equal(out, vals)
-
-
-@pytest.mark.parametrize("dub_settings", [False, True], ids=["reference", "dub"])
-def test_a_second_larger_face_that_comes_in_later_is_the_one_tracked(shared_path, model, dub_settings):
-    """The landmarkers track one face (fastest) while a still-image look once a second finds
-    only one; when a larger second face comes in, they are replaced by ones that see both and
-    the largest is followed from then on."""
-    import cv2
-
-    from talker.media.decode import iter_frames
-
-    small = list(iter_frames(shared_path(CLIP), start=0, duration=4))[:100]
-    big = list(iter_frames(shared_path("fixtures/video/en_man_map_5s.mp4"), start=0, duration=4))[:100]
-    frames = []
-    for t in range(100):
-        canvas = np.full((360, 660, 3), 90, np.uint8)
-        canvas[80:280, 20:220] = cv2.resize(small[t], (200, 200))
-        if t >= 40:
-            canvas[15:345, 310:640] = cv2.resize(big[t], (330, 330))
-        frames.append(canvas)
-    kw = dict(num_faces=2, threads=2, skip_slow=True, smooth=False) if dub_settings else {}
-    res = track_frames(frames, model_path=model, backend="landmarker", **kw)
-    assert res.max_faces == 2
-    centre = 0.5 * (res.boxes[:, 0] + res.boxes[:, 2])
-    assert np.all(centre[:40] < 330)  # only the small face
-    assert np.all(centre[40 + 26:] > 330)  # within a second of coming in, the larger face

@@ -247,45 +247,23 @@ def track_frames(
     half the model's work on a calm speaker). ``num_faces``: how many faces the
     model looks for (the largest is kept); MediaPipe runs its detector again on every frame
     where it tracks fewer, so 1 is the fastest (18.6 against 21.8 ms a frame at 512², 2 cores).
-    With ``face="largest"`` the landmarkers therefore track one face while a still-image
-    landmarker looks for all of them once a second, and are replaced by ones that track them all
-    from the first frame where it sees several (``_Watch``): a 20 s clip tracked as reference
-    analysis does in 0.83x the time, a 30 s dub source in 0.94x (whole process, medians of 5
-    pairs); a second face is then noticed within a second of coming in.
     ``threads``: that many landmarkers share the model frames, each on its own thread.
     ``face``: which face to follow in a frame with several (``FACE_CHOICES``).
     """
     warnings: list[str] = []
-    # Looking for one face is the fastest (MediaPipe's detector then runs only when the track is
-    # lost); a still image looks for all of them once per second of video, and from the first
-    # frame where it sees several, every landmarker looks for all of them (``_Watch``).
-    watched = num_faces > 1 and face == "largest" and not image_mode
-    track_faces = 1 if watched else num_faces
-
-    def open_all(n: int, notes: list[str]) -> list:
-        out: list = []
-        try:
-            for _ in range(1 if image_mode else max(1, threads) + (1 if skip_slow else 0)):
-                out.append(_open_backend(backend, model_path, image_mode, fps, notes if not out else [], n, face))
-        except BaseException:
-            for d in out:
-                d.close()
-            raise
-        return out
-
-    dets = open_all(track_faces, warnings)
-    name = dets[0].name
-    watch = None
-    if watched:
-        try:
-            watch = _Watch(_open_backend(backend, model_path, True, fps, [], num_faces, face),
-                           max(1, int(round(fps / (2 if skip_slow else 1)))), lambda: open_all(num_faces, []))
-        except BaseException:
-            for d in dets:
-                d.close()
-            raise
-    spare = dets.pop() if skip_slow and not image_mode else None
-    lms, blends, poses, max_faces, size, spent = _detect_all(dets[0], frames, skip_slow, dets[1:], spare, watch)
+    det = _open_backend(backend, model_path, image_mode, fps, warnings, num_faces, face)
+    more: list = []
+    spare = None
+    try:
+        for _ in range(threads - 1 if not image_mode else 0):
+            more.append(_open_backend(backend, model_path, image_mode, fps, [], num_faces, face))
+        if skip_slow:
+            spare = _open_backend(backend, model_path, image_mode, fps, [], num_faces, face)
+    except BaseException:
+        for d in [det, *more]:
+            d.close()
+        raise
+    lms, blends, poses, max_faces, size, spent = _detect_all(det, frames, skip_slow, more, spare)
 
     t = len(lms)
     if t == 0 or size is None:
@@ -311,7 +289,7 @@ def track_frames(
         landmarks=landmarks.astype(np.float32),
         boxes=boxes.astype(np.float32),
         detected=detected,
-        backend=name,
+        backend=det.name,
         warnings=warnings,
         max_faces=max_faces,
         frame_size=size,
@@ -327,28 +305,14 @@ def track_frames(
 SKIP_MAX_MOVE = 0.012
 
 
-class _Watch:
-    """A still-image landmarker looking for every face on one model frame in ``every``; ``grow()``
-    opens landmarkers that track them all (with the spare last), for when it sees several."""
-
-    def __init__(self, det, every: int, grow) -> None:
-        self.det, self.every, self.grow = det, every, grow
-
-    def close(self) -> None:
-        self.det.close()
-
-
-def _detect_all(det, frames: Iterable[np.ndarray], skip_slow: bool = False, more=(), spare=None,
-                watch: _Watch | None = None):
+def _detect_all(det, frames: Iterable[np.ndarray], skip_slow: bool = False, more=(), spare=None):
     """Run the backend over the frames (and close it): per-frame landmarks, blendshapes and pose
     (None where no face), the most faces seen at once, the frame size and the seconds spent.
     ``more``: further instances of the backend; the model frames are then shared out between them
     in turn, each on its own thread (MediaPipe lets go of the GIL: two landmarkers tracked 98
     frames in 0.83 s where one took 1.77 s). ``skip_slow``: the model runs on every other frame;
     a frame between is interpolated while the head moves slowly (``SKIP_MAX_MOVE``), else
-    ``spare`` (one more instance) looks at it. ``watch``: the landmarkers track one face; the watch
-    looks for all of them now and then, and once it sees several the landmarkers are replaced by
-    ones that track them all."""
+    ``spare`` (one more instance) looks at it."""
     lms: list[np.ndarray | None] = []
     blends: list[np.ndarray | None] = []
     poses: list[np.ndarray | None] = []
@@ -383,30 +347,15 @@ def _detect_all(det, frames: Iterable[np.ndarray], skip_slow: bool = False, more
             rgb = _as_rgb(frame)
             if size is None:
                 size = (rgb.shape[1], rgb.shape[0])
-            m = i // 2 if skip_slow else i
             if skip_slow and i % 2:
                 pending.append((i, None, rgb))
-            elif watch is not None and m % watch.every == 0:
-                seen = watch.det(i, rgb)
-                if seen[0] > 1:  # several faces: from here on every landmarker looks for all of them
-                    while pending:
-                        settle()
-                    for pool in pools:
-                        pool.shutdown(wait=True)
-                    for d in [*dets, *([spare] if spare is not None else [])]:
-                        d.close()
-                    dets = watch.grow()
-                    spare = dets.pop() if skip_slow else None
-                    pools = [ThreadPoolExecutor(1) for _ in dets] if len(dets) > 1 else []
-                    watch.close()
-                    watch = None
-                pending.append((i, seen, None))
             else:
+                m = i // 2 if skip_slow else i
                 if pools:
                     k = m % len(dets)
                     pending.append((i, pools[k].submit(dets[k], i, rgb), None))
                 else:
-                    pending.append((i, dets[0](i, rgb), None))
+                    pending.append((i, det(i, rgb), None))
             while len(pending) > 4 * len(dets) + 1:
                 settle()
         while pending:
@@ -414,7 +363,7 @@ def _detect_all(det, frames: Iterable[np.ndarray], skip_slow: bool = False, more
     finally:
         for pool in pools:
             pool.shutdown(wait=True)
-        for d in [*dets, *([spare] if spare is not None else []), *([watch] if watch is not None else [])]:
+        for d in [*dets, *([spare] if spare is not None else [])]:
             d.close()
     log.debug("frames between model frames: %d interpolated, %d looked at", *skipped)
     return lms, blends, poses, max_faces, size, time.perf_counter() - t_start
