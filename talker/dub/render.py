@@ -91,9 +91,7 @@ class DubRenderer:
         if idx.size == 0:
             return float("nan")
         idx = idx[np.linspace(0, idx.size - 1, min(USUAL_SAMPLES, idx.size)).astype(int)]
-        frames = self.bank.frames
-        shares = np.array([foreign_share(np.asarray(frames[k]), self.bank.landmarks[k], float(self.bank.face_h[k]))
-                           for k in idx])
+        shares = np.array([self._pool_share(int(k)) for k in idx])
         usual = float(np.nanmedian(shares)) if np.isfinite(shares).any() else float("nan")
         covered = shares > usual + MAX_RISE
         self._pool_cover = dict(zip(idx.tolist(), covered.tolist(), strict=True))
@@ -107,10 +105,13 @@ class DubRenderer:
             return float("nan")
         return foreign_share(frame, self.src.landmarks[s], float(self._face_h[s])) - self.usual_share
 
+    def _pool_share(self, k: int) -> float:
+        return foreign_share(np.asarray(self.bank.frames[k]), self.bank.landmarks[k], float(self.bank.face_h[k]))
+
     def _pool_covered(self, k: int) -> bool:
         """Whether pool frame ``k``'s mouth is covered (measured once; the sampled ones at start)."""
         if k not in self._pool_cover:
-            share = foreign_share(np.asarray(self.bank.frames[k]), self.bank.landmarks[k], float(self.bank.face_h[k]))
+            share = self._pool_share(k)
             self._pool_cover[k] = bool(np.isfinite(share) and share > self.usual_share + MAX_RISE)
         return self._pool_cover[k]
 
