@@ -37,8 +37,8 @@ PIECE_SECONDS = 30.0
 # At most this many words are offered to a piece's grammar per second of it (fast read speech is
 # about 3.5 words per second), plus a few for short words.
 MAX_WORDS_PER_SECOND = 6.0
-# The piece is decoded with this much of the next one after it: a word right at the end of an
-# utterance was dropped by the prefix grammar (2 of 7 cuts in the test's recording without it).
+# The piece is decoded with this much of the next one after it, so its last words are not at the
+# very end of the decoded utterance (a safeguard; its effect alone was not measured).
 LOOK_AHEAD_SECONDS = 3.0
 _END_PROB = 0.05  # the grammar's chance of ending after any word: low, so it ends only when the audio does
 
