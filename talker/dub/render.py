@@ -16,21 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..motion.code import HEAD_ROTATION
-from ..render.mouth import MouthBank, MouthConfig, face_heights
+from ..render.mouth import KEEP_POSE_DEG, KEEP_POSE_WEIGHT, KEEP_POSE_WIDTH, MouthBank, MouthConfig, face_heights
 from .occlusion import MAX_RISE, STAY_RISE, foreign_share
 from .source import SourceVideo
 from .timeline import Timeline
 
 FADE_FRAMES = 3
-# Mouths from faces posed within MAX_POSE_DEG, weighed by pose 16x the clip renderer's, painted
-# over the middle PAINT_WIDTH of the lower face (the cheeks and the jaw's outline stay the
-# frame's own). A new mouth moves the tracked head pose a little; with these the pose of a dub
-# of en_woman_flag followed the source's with r 0.987 (pitch) / 0.999 (yaw), against 0.916 /
-# 0.975 at 6°, 1x and the whole lower face; en_man_suit's pitch 0.90 against 0.75 at 3°, 4x,
-# with bilabial closure and AV offset unchanged (1.0 / 1.0, +1 frame)
-MAX_POSE_DEG = 2.0
-POSE_WEIGHT = 16.0
-PAINT_WIDTH = 0.6
+# mouths that keep the frame's head pose (see talker.render.mouth.KEEP_POSE_DEG)
+MAX_POSE_DEG = KEEP_POSE_DEG
 FALLBACK_POSE_DEG = 3 * MAX_POSE_DEG  # no usable mouth turned within this: the frame passes through
 # a paint whose skin above the lips misses the face's by more than this (mean grey levels after
 # the colour match) is dropped: good paints measured 6-31 on four clips, mouths off the face 45-50
@@ -72,8 +65,8 @@ class DubRenderer:
         self.src = source
         pool = source.pool
         self.bank = MouthBank(source.pool_frames(), source.landmarks[pool], source.motion[pool], source.gap[pool],
-                              source.speaking[pool], config or MouthConfig(max_pose_deg=MAX_POSE_DEG, mouth_pose_weight=POSE_WEIGHT,
-                                                                  width=PAINT_WIDTH))
+                              source.speaking[pool], config or MouthConfig(max_pose_deg=MAX_POSE_DEG, mouth_pose_weight=KEEP_POSE_WEIGHT,
+                                                                  width=KEEP_POSE_WIDTH))
         self._allowed = source.usable[pool]
         self._face_h = face_heights(source.landmarks)
         self.misfits: list[tuple[int, float | None]] = []  # (output frame, misfit) of each painted frame

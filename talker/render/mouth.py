@@ -62,6 +62,21 @@ class MouthConfig:
     width: float = 1.0
 
 
+# Settings that keep the face's own head pose, for the clip renderer and dubbing: mouths from faces
+# posed within KEEP_POSE_DEG of the face they go onto, weighed by pose KEEP_POSE_WEIGHT x the bare
+# default, painted over the middle KEEP_POSE_WIDTH of the lower face (the cheeks and the jaw's
+# outline stay the face's own). A new mouth drags the tracked head pose toward its own frame's:
+# - dubbing en_woman_flag, the pose followed the source's with r 0.987 (pitch) / 0.999 (yaw), against
+#   0.916 / 0.975 at 6°, weight 1 and the whole lower face; en_man_suit's pitch 0.90 against 0.75 at
+#   3°, weight 4; bilabial closure and AV offset unchanged (1.0 / 1.0, +1 frame);
+# - in the clip renderer, mouths from frames posed 0.4° off on average (weight 1, whole lower face)
+#   averaged the tracked pitch with the mouth frames': on grid-woman-pinktop the output's pitch moved
+#   0.56x the clip's where the background frames it played move 0.86x (0.83x with these settings).
+KEEP_POSE_DEG = 2.0
+KEEP_POSE_WEIGHT = 16.0
+KEEP_POSE_WIDTH = 0.6
+
+
 def face_heights(landmarks: np.ndarray) -> np.ndarray:
     """(N,) forehead-to-chin distance in pixels of each frame's landmarks (N, 478, ≥2)."""
     return np.linalg.norm(landmarks[:, CHIN, :2] - landmarks[:, FOREHEAD, :2], axis=1)
