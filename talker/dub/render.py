@@ -22,9 +22,9 @@ from .source import SourceVideo
 from .timeline import Timeline
 
 FADE_FRAMES = 3
-# mouths that keep the frame's head pose (see talker.render.mouth.KEEP_POSE_DEG)
-MAX_POSE_DEG = KEEP_POSE_DEG
-FALLBACK_POSE_DEG = 3 * MAX_POSE_DEG  # no usable mouth turned within this: the frame passes through
+# mouths keep the frame's head pose (talker.render.mouth.KEEP_POSE_*); no usable mouth turned
+# within FALLBACK_POSE_DEG: the frame passes through
+FALLBACK_POSE_DEG = 3 * KEEP_POSE_DEG
 # a paint whose skin above the lips misses the face's by more than this (mean grey levels after
 # the colour match) is dropped: good paints measured 6-31 on four clips, mouths off the face 45-50
 MAX_MISFIT = 38.0
@@ -65,8 +65,8 @@ class DubRenderer:
         self.src = source
         pool = source.pool
         self.bank = MouthBank(source.pool_frames(), source.landmarks[pool], source.motion[pool], source.gap[pool],
-                              source.speaking[pool], config or MouthConfig(max_pose_deg=MAX_POSE_DEG, mouth_pose_weight=KEEP_POSE_WEIGHT,
-                                                                  width=KEEP_POSE_WIDTH))
+                              source.speaking[pool], config or MouthConfig(
+                                  max_pose_deg=KEEP_POSE_DEG, mouth_pose_weight=KEEP_POSE_WEIGHT, width=KEEP_POSE_WIDTH))
         self._allowed = source.usable[pool]
         self._face_h = face_heights(source.landmarks)
         self.misfits: list[tuple[int, float | None]] = []  # (output frame, misfit) of each painted frame
