@@ -61,6 +61,10 @@ class TalkerPipeline:
         feats = tpl.features()
         if feats is None:
             feats = self.analyze(tpl.media_path, transcript=tpl.transcript or None, language=tpl.language or None)
+        elif feats.kind == "video" and feats.cuts is None:  # analysed before cuts were stored
+            from .reference.takes import clip_cuts
+
+            feats = replace(feats, cuts=clip_cuts(tpl.media_path, feats.span[0], feats.frames, feats.fps))
         return tpl, feats
 
     def add_template(self, media: str | Path, name: str, **kwargs) -> tuple[store.Template, ReferenceFeatures]:

@@ -69,6 +69,7 @@ def test_real_clip_analysis_and_cache(pipe):
     assert abs(feats.frames - feats.duration * 25) < 1
     assert 5.0 < feats.duration <= 8.2
     assert feats.face_ratio >= 0.95
+    assert feats.cuts == []  # one take
     assert feats.language == "en" and len(feats.transcript.split()) >= 8
     assert feats.audio is not None and feats.audio.size == feats.frames * 960
     sync = jaw_audio_sync(feats.motion, feats.audio, feats.sample_rate)
@@ -102,6 +103,49 @@ def test_vfr_clip_is_resampled_to_25fps(pipe):
     feats = pipe.analyze(clip, transcript="given")
     assert abs(feats.frames - round(feats.duration * 25)) <= 1
     assert feats.frames >= 0.9 * 25 * (feats.span[1] - feats.span[0])
+
+
+def test_a_cut_between_takes_is_found_and_sway_and_noise_are_not():
+    """Frames of a textured scene swaying a pixel a frame, with sensor noise; from frame 30 a
+    second take framed 12 px further and lit brighter. The join is the one cut; the same frames
+    without it have none, and the watcher hands every frame on unchanged."""
+    from talker.reference.takes import CutWatcher, find_cuts, frame_steps
+
+    rng = np.random.default_rng(3)
+    import cv2
+
+    scene = cv2.resize(rng.uniform(40, 200, (12, 22, 3)).astype(np.float32), (220, 120), interpolation=cv2.INTER_CUBIC)
+
+    def frame(i: int, shift: int = 0, light: float = 0.0) -> np.ndarray:
+        x = int(8 * np.sin(i / 6)) + shift
+        f = scene[:, 20 + x: 180 + x] + light + rng.normal(0, 2, (120, 160, 3))
+        return np.clip(f, 0, 255).astype(np.uint8)
+
+    one_take = [frame(i) for i in range(60)]
+    joined = one_take[:30] + [frame(i, shift=12, light=25) for i in range(30, 60)]
+    assert find_cuts(frame_steps(one_take)) == []
+    watcher = CutWatcher()
+    passed = list(watcher.watch(joined))
+    assert watcher.cuts == [30]
+    assert all(a is b for a, b in zip(passed, joined, strict=True))
+
+
+@pytest.mark.slow
+def test_a_clip_joined_from_two_takes_has_its_join_found(pipe, tmp_path):
+    """A real clip cut at 3.6 s and joined to its own second half reframed (zoomed 15 %): analysis
+    stores the join as the clip's one cut, in the frames of the span it analysed."""
+    from talker.media.decode import probe
+
+    src = require_shared("fixtures/video/en_woman_flag_8s.mp4")
+    w, h = probe(src).width, probe(src).height
+    graph = ("[0:v]split[x][y];[x]trim=0:3.6,setpts=PTS-STARTPTS[a];"
+             f"[y]trim=3.6:8,setpts=PTS-STARTPTS,crop=iw*0.85:ih*0.85,scale={w}:{h},setsar=1[b];"
+             "[a]setsar=1[a1];[a1][b]concat=n=2:v=1:a=0[v]")
+    clip = make(tmp_path / "two takes.mp4", "-i", str(src), "-filter_complex", graph, "-map", "[v]", "-map", "0:a",
+                "-r", "25", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac")
+    feats = pipe.analyze(clip, transcript="given")
+    join = round((3.6 - feats.span[0]) * 25)
+    assert len(feats.cuts) == 1 and abs(feats.cuts[0] - join) <= 1, (feats.cuts, join)
 
 
 @pytest.mark.parametrize("late", ["video", "audio"])

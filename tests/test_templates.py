@@ -119,3 +119,31 @@ def test_video_template_from_env_dir(tmp_path, monkeypatch):
     assert tpl.kind == "video" and tpl.language == "en" and tpl.transcript
     again_tpl, again = pipe.template("map_man")
     assert again.frames == feats.frames and again_tpl.transcript == tpl.transcript
+
+
+def test_bundled_templates_know_where_their_clips_cut_and_older_ones_learn_it(tmp_path):
+    """The templates joined from several GRID sentences store their joins (what the head code
+    and the renderer treat as cuts), as found again in their clips now; the single-take ones store
+    none. A template analysed before cuts were stored gets them from its clip when loaded."""
+    import shutil
+
+    from talker.pipeline import PipelineConfig, TalkerPipeline
+    from talker.reference.takes import clip_cuts
+
+    joined = {"grid-s1-man": 3, "grid-s2-man": 1, "grid-s23-woman": 1, "grid-s4-woman": 3}
+    for t in store.list_templates(DEFAULT_TEMPLATES_DIR):
+        if t.kind != "video":
+            continue
+        feats = t.features()
+        assert feats.cuts is not None and len(feats.cuts) == joined.get(t.name, 0), (t.name, feats.cuts)
+        if t.name in joined:
+            assert feats.cuts == clip_cuts(t.media_path, feats.span[0], feats.frames, feats.fps), t.name
+    old = tmp_path / "tpl" / "grid-s2-man"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR / "grid-s2-man", old)
+    meta = json.loads((old / "features.json").read_text())
+    del meta["cuts"]
+    meta["version"] = 3
+    (old / "features.json").write_text(json.dumps(meta))
+    assert store.get_template("grid-s2-man", tmp_path / "tpl").features().cuts is None
+    pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache"), templates_dir=str(tmp_path / "tpl")))
+    assert pipe.template("grid-s2-man")[1].cuts == store.get_template("grid-s2-man").features().cuts

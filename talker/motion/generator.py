@@ -35,7 +35,8 @@ def generate_motion(phones: list[Phone], audio: np.ndarray, sample_rate: int, re
                     blink_rate: float = 1.0) -> np.ndarray:
     model = model or VisemeModel.load()
     energy = speech_energy(audio, sample_rate, num_frames, reference.fps)
-    motion = generate_style(reference.motion, num_frames, energy, seed=seed, fps=reference.fps, blink_rate=blink_rate)
+    motion = generate_style(reference.motion, num_frames, energy, seed=seed, fps=reference.fps, blink_rate=blink_rate,
+                            cuts=reference.cuts)
     mouth = mouth_motion(phones, num_frames, speaker_mouth(reference, model), model, reference.fps, energy)
     motion[:, MOUTH_COLS] = mouth[:, MOUTH_COLS]
     return motion.astype(np.float32)
@@ -53,7 +54,8 @@ class MotionStream:
                  blink_rate: float = 1.0) -> None:
         self.reference = reference
         self.model = model or VisemeModel.load()
-        self.style = StyleStream(reference.motion, seed=seed, fps=reference.fps, blink_rate=blink_rate)
+        self.style = StyleStream(reference.motion, seed=seed, fps=reference.fps, blink_rate=blink_rate,
+                                 cuts=reference.cuts)
         self._mouth = speaker_mouth(reference, self.model)
         self._last_mouth: np.ndarray | None = None  # the last piece's final mouth, to ease in from
 

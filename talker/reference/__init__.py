@@ -1,1 +1,1 @@
-"""The reference stage: a clip or photo analysed into ``ReferenceFeatures`` (``analysis``, cached by content in ``cache``), its sync check (``sync``), stills (``still``) and contact sheets (``show``)."""
+"""The reference stage: a clip or photo analysed into ``ReferenceFeatures`` (``analysis``, cached by content in ``cache``), its sync check (``sync``), where a clip joined from several takes cuts (``takes``), stills (``still``) and contact sheets (``show``)."""

@@ -134,7 +134,7 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
     read_len = _read_length(name, info, cfg, warnings)
     audio, mute = _decode_audio(p, info, read_len, cfg, timings)
     segments, start, end, mute = _speech_span(name, audio, mute, info, cfg, timings, warnings, progress)
-    tr = _track_span(p, info, start, end, cfg, timings, warnings, progress)
+    tr, cuts = _track_span(p, info, start, end, cfg, timings, warnings, progress)
     n = tr.motion.shape[0]
     span_audio = _span_audio(audio, start, n) if audio is not None and not mute else None
     segs = [(max(0.0, s.start - start), min(n / FPS, s.end - start)) for s in segments if s.end > start and s.start < end]
@@ -142,7 +142,7 @@ def _analyze_video(p: Path, info, digest: str, cfg: AnalysisConfig, progress) ->
         source=name, content_hash=digest, kind="video", motion=tr.motion, landmarks=tr.landmarks,
         boxes=tr.boxes, detected=tr.detected, frame_size=tr.frame_size, span=(start, start + n / FPS),
         audio=span_audio, speech_segments=segs, tracker_backend=tr.backend, max_faces=tr.max_faces,
-        warnings=warnings, timings=timings, mouth_gap=tr.mouth_gap,
+        warnings=warnings, timings=timings, mouth_gap=tr.mouth_gap, cuts=[c for c in cuts if c < n],
     )
 
 
@@ -219,15 +219,18 @@ def _speech_span(name: str, audio, mute: str, info, cfg: AnalysisConfig, timings
 
 def _track_span(p: Path, info, start: float, end: float, cfg: AnalysisConfig, timings: dict, warnings: list[str],
                 progress):
-    """Decode the span's frames at FPS and track the face in them; refuse a clip with too little face."""
+    """Decode the span's frames at FPS and track the face in them; refuse a clip with too little
+    face. Returns the tracking and the frames where the clip cuts to another take."""
     from ..tracking.tracker import track_frames
+    from .takes import CutWatcher
 
     _step(progress, 0.25, "tracking the face")
     t = time.perf_counter()
     # ffmpeg's fps filter may emit one frame past the span; the span decides the count
     frames = islice(decode.iter_frames(p, FPS, start=start, duration=end - start, info=info),
                     int(round((end - start) * FPS)))
-    tr = track_frames(frames, FPS, model_path=cfg.face_model, backend=cfg.tracker_backend,
+    watcher = CutWatcher()
+    tr = track_frames(watcher.watch(frames), FPS, model_path=cfg.face_model, backend=cfg.tracker_backend,
                       source_name=p.name)
     timings["decode_track"] = time.perf_counter() - t
     warnings += tr.warnings
@@ -236,7 +239,7 @@ def _track_span(p: Path, info, start: float, end: float, cfg: AnalysisConfig, ti
             f"A face was found in only {tr.face_ratio:.0%} of the frames of '{p.name}'.",
             "Use a clip where one face is visible and frontal most of the time.",
         )
-    return tr
+    return tr, watcher.cuts
 
 
 def _span_audio(audio: np.ndarray, start: float, n: int) -> np.ndarray:

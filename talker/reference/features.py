@@ -12,8 +12,9 @@ from ..audio import SAMPLE_RATE
 from ..motion.code import FPS, MOTION_DIM
 from ..paths import private_tmp
 
-ANALYSIS_VERSION = 3  # 2: mouth_gap; 3: audio on the file clock (late audio is no longer early)
-READABLE_VERSIONS = (1, 2, 3)  # a version-1 template still loads; it lacks mouth_gap
+# 2: mouth_gap; 3: audio on the file clock (late audio is no longer early); 4: cuts
+ANALYSIS_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)  # an older template still loads; it lacks what came later
 
 
 def segments_mask(segments, fps: float, frames: int) -> np.ndarray:
@@ -52,6 +53,9 @@ class ReferenceFeatures:
     # (T,) float32 lip gap / face height of each frame as shown (unsmoothed landmarks); None in
     # version-1 analyses
     mouth_gap: np.ndarray | None = None
+    # frames that start a new take of a clip joined from several (``reference.takes``); None in
+    # analyses before version 4 (the renderer then finds them in the frames itself)
+    cuts: list[int] | None = None
 
     @property
     def frames(self) -> int:
@@ -95,6 +99,7 @@ class ReferenceFeatures:
             "warnings": list(self.warnings),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "content_hash": self.content_hash,
+            "cuts": self.cuts,
         }
 
     # -- persistence: one .npz for arrays, one .json for the rest ------------------------------

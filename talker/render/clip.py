@@ -24,6 +24,7 @@ from ..media import decode
 from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
 from ..paths import cache_dir, private_tmp
 from ..reference.features import ReferenceFeatures
+from ..reference.takes import find_cuts, frame_steps
 from ..tracking.geometry import mouth_opening
 from ..tracking.landmarks import (
     CHIN,
@@ -52,9 +53,10 @@ class ClipRenderConfig(MouthConfig, RenderConfig):
     # translation's. At 1 the path rocked inside one sentence of a template made of several rather
     # than cut to the poses the head motion asked for: the background frames of grid-s23-woman moved
     # 0.40x the clip's (seed 0). At 4: 0.79x; on 12 held-out clips of other people the tracked
-    # output moved 0.89x on average, min 0.70 (0.86x, min 0.65 before, with the mouths below). The
-    # price, on templates joined from several takes: the path cuts between takes more often (on
-    # s1, s2 and s23 3-7 cuts in 10 s that show as much as their own seams, against 0-1 before)
+    # output moved 0.89x on average, min 0.70 (0.86x, min 0.65 before, with the mouths below). On
+    # templates joined from several takes the path then cut between takes 3-7 times in 10 s, until
+    # the head code learnt to stay in one take for a while (``motion.style.TAKE_SECONDS``): now ~2
+    # in 10 s, as often as their clips' own joins
     background_head_weight: float = 4.0
     # the mouth keeps the background's head pose (see ``KEEP_POSE_DEG``), without the hard limit: a
     # template's frames are all usable, and on cremad-1001-man (pitch range 14°) the limit left
@@ -68,10 +70,6 @@ class ClipRenderConfig(MouthConfig, RenderConfig):
 # and without it the paths cut at 2 of 3 joins on a GRID template (a frame step of 8-10 grey
 # levels where the reference's own 95th percentile is 2.5).
 JOIN_SETTLE_FRAMES = 3
-# a frame step this many times the source's own 95th percentile (and at least SEAM_MIN_GREY grey
-# levels, subsampled) is a cut inside the source: GRID templates' seams are 3-4x theirs
-SEAM_STEPS = 2.5
-SEAM_MIN_GREY = 4.0
 CROP_FACE_HEIGHTS = 1.9  # the face crop's side, in face heights (forehead to chin)
 
 
@@ -213,19 +211,21 @@ class ClipRenderer:
     @functools.cached_property
     def _seams(self) -> np.ndarray | None:
         """(N-1,) extra cost of playing from frame i to i+1: a cut's where the source itself cuts
-        (a template made of several clips: the GRID ones join three sentences, with frame steps of
-        7-11 grey levels where their 95th percentile is 2.5). Playing through such a seam looked
-        free to the paths and showed as a jump; now it costs what a cut there costs."""
-        frames = self.pool.frames
-        if self.pool.n < 3:
+        (``ReferenceFeatures.cuts``; found in the frames here for an analysis without them). Playing
+        through such a seam looked free to the paths and showed as a jump; now it costs what a cut
+        there costs."""
+        n = self.pool.n
+        if n < 3:
             return None
-        small = np.asarray(frames[:, ::8, ::8], dtype=np.float32)
-        step = np.abs(np.diff(small, axis=0)).mean(axis=(1, 2, 3))
-        seam = step > max(SEAM_STEPS * float(np.percentile(step, 95)), SEAM_MIN_GREY)
+        cuts = self.feats.cuts
+        if cuts is None:
+            cuts = find_cuts(frame_steps(self.pool.frames[i] for i in range(n)))
+        seam = np.zeros(n - 1, dtype=bool)
+        seam[[c - 1 for c in cuts if 0 < c < n]] = True
         if not seam.any():
             return None
         extra = self._cut_costs()
-        idx = np.arange(self.pool.n - 1)
+        idx = np.arange(n - 1)
         cost = self.cfg.bg_costs.jump + (extra[idx, idx + 1] if extra is not None else 0.0)
         return np.where(seam, cost, 0.0)
 
