@@ -3,7 +3,8 @@
 
 Each template gets its clip, the analysed features (so first use is instant), a thumbnail, the
 known transcript (GRID sentences follow from the file names of the corpus; CREMA-D's "DFA" is
-"Don't forget a jacket"), the licence and the attribution line the licence asks for. The known
+"Don't forget a jacket"), the licence and the attribution line the licence asks for, and the
+nearest stock voice per language (what `--voice auto` picks for its speaker). The known
 transcripts are checked against what Whisper hears in each clip (WER printed).
 
 Usage: .venv/bin/python scripts/bundle_templates.py [--shared ../shared] [--only NAME]
@@ -72,10 +73,12 @@ def main() -> int:
     os.environ.setdefault("TALKER_FACE_LANDMARKER", str(shared / "models" / "face_landmarker.task"))
     from talker.asr import transcribe
     from talker.paths import DEFAULT_TEMPLATES_DIR
+    from talker.pipeline import TalkerPipeline
     from talker.templates.store import add_template
     from talker.text.metrics import wer
     from talker.text.normalize import normalize_text
 
+    pipe = TalkerPipeline()
     for file, (name, display, transcript) in TEMPLATES.items():
         if args.only and args.only not in name:
             continue
@@ -85,6 +88,10 @@ def main() -> int:
             transcript=transcript, language="en", source=GRID_SOURCE if grid else CREMAD_SOURCE,
             license=GRID_LICENSE if grid else CREMAD_LICENSE, consent=CONSENT,
             attribution=GRID_ATTRIBUTION if grid else CREMAD_ATTRIBUTION, notes=NOTES, overwrite=True)
+        # the nearest stock voice per language, until a fitted one exists (issue 20)
+        tpl.voices = pipe.stock_voices(feats)
+        (tpl.directory / "template.json").write_text(json.dumps(tpl.to_json(), ensure_ascii=False, indent=2) + "\n",
+                                                     encoding="utf-8")
         heard = transcribe(feats.audio, feats.sample_rate, language="en")
         print(json.dumps({"template": name, "frames": feats.frames, "span": feats.span, "size": feats.frame_size,
                           "face_ratio": round(float(feats.detected.mean()), 3), "warnings": feats.warnings,

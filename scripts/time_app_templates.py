@@ -3,13 +3,14 @@
 Starts ``app.py`` on a free local port, makes one warm-up request, then asks ``/generate`` for each
 template through the Gradio client, as the page does, and prints seconds per template.
 
-Usage: .venv/bin/python scripts/time_app_templates.py [--text "..."] [--repeat 2]
+Usage: .venv/bin/python scripts/time_app_templates.py [--text "..."] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ def free_port() -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--text", default=TEXT)
-    ap.add_argument("--repeat", type=int, default=2, help="requests per template; the median is printed")
+    ap.add_argument("--repeat", type=int, default=3, help="requests per template; the median is printed")
     args = ap.parse_args()
     from gradio_client import Client
 
@@ -62,8 +63,8 @@ def main() -> int:
         click("astronaut")  # warm-up: the voice worker and models
         print(f"{'template':24s} {'seconds (median of ' + str(args.repeat) + ')':>24s}")
         for t in list_templates(DEFAULT_TEMPLATES_DIR):
-            times = sorted(click(t.name) for _ in range(args.repeat))
-            print(f"{t.name:24s} {times[len(times) // 2]:24.2f}", flush=True)
+            times = [click(t.name) for _ in range(args.repeat)]
+            print(f"{t.name:24s} {statistics.median(times):24.2f}", flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -191,6 +191,17 @@ class TalkerPipeline:
             return None
         return auto_voice(lang, *self._speaker(feats), installed)
 
+    def stock_voices(self, feats: ReferenceFeatures, languages: tuple[str, ...] = ("en", "zh")) -> dict[str, str]:
+        """Language → the installed stock voice ``--voice auto`` picks for this reference (sex and
+        pitch), for a template to carry: choosing it then needs no speaker analysis."""
+        from .speech.base import list_voices
+        from .speech.sources import auto_voice
+
+        if feats.audio is None or feats.kind != "video":
+            return {}
+        picks = {lang: auto_voice(lang, *self._speaker(feats), {v.name for v in list_voices(lang)}) for lang in languages}
+        return {lang: v for lang, v in picks.items() if v}
+
     def _speaker(self, feats: ReferenceFeatures) -> tuple[str | None, float | None]:
         """The reference speaker's sex (``speech.sources.reference_sex``) and median pitch in Hz,
         once per clip, from the profile voice matching reads too (one pitch analysis, one embedding)."""

@@ -147,3 +147,17 @@ def test_bundled_templates_know_where_their_clips_cut_and_older_ones_learn_it(tm
     assert store.get_template("grid-s2-man", tmp_path / "tpl").features().cuts is None
     pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache"), templates_dir=str(tmp_path / "tpl")))
     assert pipe.template("grid-s2-man")[1].cuts == store.get_template("grid-s2-man").features().cuts
+
+
+@pytest.mark.slow
+def test_bundled_clip_templates_carry_the_stock_voice_auto_picks_for_their_speaker(tmp_path):
+    """Each clip template carries, per language, the stock voice ``--voice auto`` picks for its
+    speaker's sex and pitch (until fitted voices exist), so choosing it needs no speaker analysis."""
+    from talker.pipeline import PipelineConfig, TalkerPipeline
+
+    pipe = TalkerPipeline(PipelineConfig(cache_dir=str(tmp_path / "cache")))
+    for t in store.list_templates(DEFAULT_TEMPLATES_DIR):
+        if t.kind != "video":
+            continue
+        assert set(t.voices) == {"en", "zh"}, t.name
+        assert t.voices == pipe.stock_voices(t.features()), t.name
