@@ -159,11 +159,14 @@ def cmd_generate(args) -> int:
     text = _read_text_file(args.text_file) if args.text_file else args.text
     job = pipe.stream(args.output, template=args.template, reference=args.reference, text=text, audio=args.audio,
                       transcript=args.transcript, options=generate_options(args),
-                      first_piece_seconds=args.first_piece_seconds)
+                      first_piece_seconds=args.first_piece_seconds, segments_dir=args.segments_dir)
     with job:  # Ctrl-C closes it: the work stops, temporary files and the partial output go
         for chunk in job:
             if args.json:
-                print(json.dumps(chunk.event(), ensure_ascii=False), flush=True)
+                event = chunk.event()
+                if args.segments_dir is None:  # the piece's file goes once the next is made: name none
+                    event.pop("segment")
+                print(json.dumps(event, ensure_ascii=False), flush=True)
             elif chunk.pieces > 1:
                 print(f"piece {chunk.index + 1}/{chunk.pieces}: {chunk.start:.1f}-{chunk.start + chunk.duration:.1f} s "
                       f"ready after {chunk.elapsed:.1f} s", flush=True)
@@ -292,6 +295,9 @@ def _add_generate_cmd(groups) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per line: an 'event': 'chunk' for each piece as it is ready, "
                         "then 'event': 'done' with the summary")
+    p.add_argument("--segments-dir", metavar="DIR",
+                   help="keep each piece as a playable MPEG-TS file in DIR (named in --json's chunk events); "
+                        "without it a piece's file is removed once the next piece is made")
     _add_analysis_opts(p)
     p.set_defaults(func=cmd_generate)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,6 +178,25 @@ def test_cli_prints_one_event_per_piece(tmp_path):
     assert [e["index"] for e in chunks] == list(range(len(chunks))) and chunks[0]["of"] == len(chunks)
     assert sum(e["frames"] for e in chunks) == done["frames"]
     assert chunks[0]["elapsed"] < done["timings"]["total"]
+    assert all("segment" not in e for e in chunks)  # removed as the next piece came: not named
+
+
+def test_cli_keeps_the_pieces_it_names_when_asked(tmp_path):
+    """With --segments-dir every chunk event names a file that is still there at the end, and each
+    plays on its own for the piece's frames."""
+    from talker.media.probe import probe
+
+    keep = tmp_path / "pieces"
+    proc = subprocess.run([sys.executable, "-m", "talker", "generate", "--template", "astronaut", "--text",
+                           TEXT[:200], "-o", str(tmp_path / "cli.mp4"), "--json", "--segments-dir", str(keep)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    chunks = [json.loads(line) for line in proc.stdout.splitlines()][:-1]
+    assert len(chunks) >= 2
+    for e in chunks:
+        seg = Path(e["segment"])
+        assert seg.parent == keep and seg.is_file(), e
+        assert abs(probe(seg).duration - e["duration"]) < 0.1, (probe(seg).duration, e)
 
 
 def test_text_pieces_start_short_then_double():
