@@ -180,16 +180,12 @@ class TalkerPipeline:
         if opt.voice not in (None, "", "auto"):
             return opt.voice
         from .speech.base import canonical_language, list_voices
-        from .speech.sources import auto_voice
         from .text.normalize import detect_script_language
 
         lang = canonical_language(opt.language) or detect_script_language(text.strip()) or "en"
-        installed = {v.name for v in list_voices(lang)}
-        if (voices or {}).get(lang) in installed:  # not installed: the photo's warning names the default
+        if (voices or {}).get(lang) in {v.name for v in list_voices(lang)}:  # else: the photo's warning names the default
             return voices[lang]
-        if feats.audio is None or feats.kind != "video":
-            return None
-        return auto_voice(lang, *self._speaker(feats), installed)
+        return self.stock_voices(feats, (lang,)).get(lang)
 
     def stock_voices(self, feats: ReferenceFeatures, languages: tuple[str, ...] = ("en", "zh")) -> dict[str, str]:
         """Language → the installed stock voice ``--voice auto`` picks for this reference (sex and
