@@ -2,7 +2,7 @@
 # Creates .venv and installs the pinned set; `--dev` adds the test tools. Safe to re-run.
 # System packages (Debian/Ubuntu, as root): espeak-ng for the Mandarin fallback voice, ffmpeg
 # for the app's live player (without it the page shows the video when it is done); with
-# --dev also Chromium + ChromeDriver for the browser tests. Without root they are skipped
+# --dev also Chromium + ChromeDriver and a Chinese font for the browser tests. Without root they are skipped
 # with a note (Chinese speech and the browser tests then say what is missing).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,8 @@ command -v espeak-ng >/dev/null || sys_pkgs="espeak-ng"
 if [ $dev = 1 ]; then
   command -v chromium >/dev/null || sys_pkgs="$sys_pkgs chromium"
   command -v chromedriver >/dev/null || sys_pkgs="$sys_pkgs chromium-driver"
+  # a Chinese font, so the browser tests' screenshots show the Mandarin examples (boxes without one)
+  { command -v fc-list >/dev/null && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || sys_pkgs="$sys_pkgs fonts-wqy-microhei"
 fi
 if [ -n "$sys_pkgs" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
