@@ -109,11 +109,11 @@ def test_a_cut_between_takes_is_found_and_sway_and_noise_are_not():
     """Frames of a textured scene swaying a pixel a frame, with sensor noise; from frame 30 a
     second take framed 12 px further and lit brighter. The join is the one cut; the same frames
     without it have none, and the watcher hands every frame on unchanged."""
+    import cv2
+
     from talker.reference.takes import CutWatcher, find_cuts, frame_steps
 
     rng = np.random.default_rng(3)
-    import cv2
-
     scene = cv2.resize(rng.uniform(40, 200, (12, 22, 3)).astype(np.float32), (220, 120), interpolation=cv2.INTER_CUBIC)
 
     def frame(i: int, shift: int = 0, light: float = 0.0) -> np.ndarray:

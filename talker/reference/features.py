@@ -54,7 +54,7 @@ class ReferenceFeatures:
     # version-1 analyses
     mouth_gap: np.ndarray | None = None
     # frames that start a new take of a clip joined from several (``reference.takes``); None in
-    # analyses before version 4 (the renderer then finds them in the frames itself)
+    # analyses before version 4 (``TalkerPipeline.template`` finds them in such a template's clip)
     cuts: list[int] | None = None
 
     @property

@@ -24,7 +24,6 @@ from ..media import decode
 from ..motion.code import BLENDSHAPE_NAMES, HEAD_ROTATION, HEAD_TRANSLATION, index
 from ..paths import cache_dir, private_tmp
 from ..reference.features import ReferenceFeatures
-from ..reference.takes import find_cuts, frame_steps
 from ..tracking.geometry import mouth_opening
 from ..tracking.landmarks import (
     CHIN,
@@ -211,17 +210,14 @@ class ClipRenderer:
     @functools.cached_property
     def _seams(self) -> np.ndarray | None:
         """(N-1,) extra cost of playing from frame i to i+1: a cut's where the source itself cuts
-        (``ReferenceFeatures.cuts``; found in the frames here for an analysis without them). Playing
-        through such a seam looked free to the paths and showed as a jump; now it costs what a cut
-        there costs."""
+        (``ReferenceFeatures.cuts``, which the pipeline fills in for a template analysed before they
+        were stored). Playing through such a seam looked free to the paths and showed as a jump; now
+        it costs what a cut there costs."""
         n = self.pool.n
         if n < 3:
             return None
-        cuts = self.feats.cuts
-        if cuts is None:
-            cuts = find_cuts(frame_steps(self.pool.frames[i] for i in range(n)))
         seam = np.zeros(n - 1, dtype=bool)
-        seam[[c - 1 for c in cuts if 0 < c < n]] = True
+        seam[[c - 1 for c in self.feats.cuts or [] if 0 < c < n]] = True
         if not seam.any():
             return None
         extra = self._cut_costs()
